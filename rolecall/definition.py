@@ -1,0 +1,81 @@
+"""A validated crew: the three YAML files merged into one definition.
+
+``validate`` produces it; ``plan`` renders it and ``assemble`` turns it into
+crewai objects. Nothing here imports crewai.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .discover import CrewRef
+from .spec import AgentSpec, CrewSpec, InlineSchema, InputSpec, TaskSpec, ToolRef
+from .toolbox import Toolbox
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """A tool bound to an agent or task: its registry name and constructor arguments."""
+
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, ref: ToolRef) -> "ToolUse":
+        if isinstance(ref, str):
+            return cls(ref)
+        ((name, kwargs),) = ref.items()
+        return cls(name, dict(kwargs or {}))
+
+
+@dataclass
+class AgentDef:
+    key: str
+    spec: AgentSpec
+    tools: list[ToolUse]
+    llm: str | None  # model profile; None means the run's default
+
+
+@dataclass
+class TaskDef:
+    key: str
+    spec: TaskSpec
+    agent: str | None
+    context: list[str]
+    tools: list[ToolUse]
+    output_file: str | None
+    output_schema: str | InlineSchema | None
+    output_kind: str = "pydantic"  # or "json", when tasks.yaml says output_json
+
+
+@dataclass
+class CrewDef:
+    ref: CrewRef
+    spec: CrewSpec
+    agents: dict[str, AgentDef]
+    tasks: dict[str, TaskDef]
+    toolbox: Toolbox
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def hierarchical(self) -> bool:
+        return self.spec.process == "hierarchical"
+
+    @property
+    def manager_agent(self) -> str | None:
+        return self.spec.manager.agent if self.spec.manager else None
+
+    @property
+    def workers(self) -> list[str]:
+        return [key for key in self.agents if key != self.manager_agent]
+
+    @property
+    def inputs(self) -> dict[str, InputSpec]:
+        return self.spec.inputs
+
+    def delegates_for(self, task: TaskDef) -> list[str]:
+        """Agents a hierarchical manager may hand ``task`` to (crewai limits it to a bound agent)."""
+        return [task.agent] if task.agent else self.workers

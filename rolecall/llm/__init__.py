@@ -1,0 +1,1 @@
+"""Model profiles and the LLM classes rolecall ships (scripted, local)."""

@@ -1,0 +1,90 @@
+"""Named model profiles from ``config/llm.yaml``, and which one a run uses.
+
+Read without crewai: ``validate`` checks profile names and ``doctor`` explains
+the choice before any model exists.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal, Mapping
+
+from pydantic import Field, StrictStr
+
+from ..load import load_yaml, parse_model
+from ..problem import Problem, RolecallError, did_you_mean
+from ..spec import Strict
+
+Provider = Literal["openai", "openai_compatible", "local", "scripted"]
+
+
+class ProfileSpec(Strict):
+    provider: Provider
+    model: StrictStr | None = Field(None, description="Model name; ${VAR:-default} reads the environment.")
+    base_url: StrictStr | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1")
+    api_key_env: StrictStr | None = Field(None, description="Environment variable holding the API key.")
+    temperature: float | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    timeout: float | None = Field(None, gt=0, description="Seconds per model call.")
+    script: StrictStr | None = Field(None, description="scripted: a YAML script of replies, relative to the project.")
+
+
+class LlmConfig(Strict):
+    default: StrictStr = Field("auto", description="A profile name, or auto: openai with a key, else local.")
+    profiles: dict[StrictStr, ProfileSpec] = Field(default_factory=dict)
+
+
+BUILTIN = LlmConfig(profiles={
+    "openai": ProfileSpec(provider="openai", model="${OPENAI_MODEL:-gpt-4.1-mini}",
+                          base_url="${OPENAI_BASE_URL:-}", api_key_env="OPENAI_API_KEY"),
+    "local": ProfileSpec(provider="local", model="qwen2.5-coder-0.5b-instruct"),
+    "scripted": ProfileSpec(provider="scripted"),
+})
+
+
+def load_config(config_dir: Path) -> LlmConfig:
+    """Built-in profiles, overridden and extended by ``config/llm.yaml``."""
+    file = config_dir / "llm.yaml"
+    if not file.exists():
+        return BUILTIN
+    problems: list[Problem] = []
+    doc = load_yaml(file, problems)
+    if doc is None:
+        raise RolecallError(problems)
+    parsed = parse_model(doc, (), LlmConfig, problems)
+    if parsed is None:
+        raise RolecallError(problems)
+    merged = {**BUILTIN.profiles, **parsed.profiles}
+    if parsed.default != "auto" and parsed.default not in merged:
+        raise RolecallError(doc.problem(("default",), f"unknown model profile '{parsed.default}'",
+                                        did_you_mean(parsed.default, merged)))
+    return LlmConfig(default=parsed.default, profiles=merged)
+
+
+def choose(config: LlmConfig, requested: str | None, env: Mapping[str, str]) -> tuple[str, str]:
+    """The profile a run uses and why, as (name, reason)."""
+    if requested:
+        if requested not in config.profiles:
+            raise RolecallError(Problem(f"unknown model profile '{requested}'",
+                                        hint=did_you_mean(requested, config.profiles) or
+                                        f"profiles: {', '.join(config.profiles)}"))
+        return requested, "--llm"
+    if env.get("ROLECALL_LLM"):
+        return choose(config, env["ROLECALL_LLM"], {})[0], "ROLECALL_LLM"
+    if config.default != "auto":
+        return config.default, "config/llm.yaml default"
+    if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
+        return "openai", "OPENAI_API_KEY is set" if env.get("OPENAI_API_KEY") else "OPENAI_BASE_URL is set"
+    return "local", "no OPENAI_API_KEY, so the embedded local model"
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand(value: str | None, env: Mapping[str, str] | None = None) -> str | None:
+    """``${VAR:-default}`` -> the variable's value, or the default."""
+    if value is None:
+        return None
+    env = os.environ if env is None else env
+    return _VAR.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value) or None

@@ -1,0 +1,58 @@
+"""Problems found in a crew's files, and the error that carries them to the user."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a crew, located as precisely as we can."""
+
+    message: str
+    file: Path | None = None
+    line: int | None = None
+    path: str = ""
+    hint: str = ""
+    severity: Severity = "error"
+
+    def render(self, root: Path | None = None) -> str:
+        where = ""
+        if self.file is not None:
+            shown = self.file
+            if root is not None:
+                try:
+                    shown = self.file.relative_to(root)
+                except ValueError:
+                    pass
+            where = f"{shown}:{self.line}: " if self.line else f"{shown}: "
+        key = f"{self.path}: " if self.path else ""
+        tail = f" ({self.hint})" if self.hint else ""
+        tag = "warning: " if self.severity == "warning" else ""
+        return f"{where}{key}{tag}{self.message}{tail}"
+
+
+class RolecallError(Exception):
+    """Bad input or configuration: exit code 2, never a traceback."""
+
+    def __init__(self, problems: Problem | Iterable[Problem] | str):
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(p.render() for p in self.problems))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A 'did you mean ...?' hint, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def errors(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]

@@ -1,0 +1,378 @@
+"""Stage 3: check a crew before any model is called, and report every problem at once.
+
+Each problem names its file, line and key path, and offers a fix. The result
+is a ``CrewDef`` only when there are no errors.
+"""
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel
+
+from .definition import AgentDef, CrewDef, TaskDef, ToolUse
+from .discover import CrewRef
+from .load import KeyPath, YamlDoc, kind_of, load_yaml, parse_model
+from .problem import Problem, RolecallError, did_you_mean, errors
+from .project import Project
+from .spec import AgentSpec, CrewSpec, InlineSchema, TaskSpec
+from .template import placeholders
+from .toolbox import Toolbox, toolbox_for
+
+TEMPLATED_AGENT_KEYS = ("role", "goal", "backstory")
+TEMPLATED_TASK_KEYS = ("description", "expected_output", "output_file")
+SCALAR_TYPES = {"str", "int", "float", "bool"}
+
+
+@dataclass
+class Result:
+    crew: CrewDef | None
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return self.crew is not None
+
+
+def validate(project: Project, ref: CrewRef, profiles: Iterable[str], env: dict[str, str] | None = None) -> Result:
+    """Load and check one crew package."""
+    env = dict(os.environ) if env is None else env
+    problems: list[Problem] = []
+    docs = _load_docs(ref, problems)
+    if docs is None:
+        return Result(None, problems)
+    agents_doc, tasks_doc, crew_doc = docs
+    agents = _entries(agents_doc, AgentSpec, problems, "agent")
+    tasks = _entries(tasks_doc, TaskSpec, problems, "task")
+    crew = parse_model(crew_doc, (), CrewSpec, problems)
+    if crew is None or agents is None or tasks is None:
+        return Result(None, problems)
+    checker = _Checker(project, ref, agents_doc, tasks_doc, crew_doc, agents, tasks, crew,
+                       set(profiles), env, problems)
+    definition = checker.run()
+    return Result(definition if not errors(problems) else None, problems)
+
+
+# --- loading and shapes ----------------------------------------------------
+
+def _load_docs(ref: CrewRef, problems: list[Problem]) -> tuple[YamlDoc, YamlDoc, YamlDoc] | None:
+    docs = []
+    for file, what in ((ref.agents_file, "agents"), (ref.tasks_file, "tasks"), (ref.crew_file, "crew")):
+        if not file.exists():
+            hint = "run `python main.py new NAME` to see a working layout"
+            problems.append(Problem(f"missing {file.name}: every crew package needs config/agents.yaml, "
+                                    f"config/tasks.yaml and crew.yaml", file, hint=hint))
+            continue
+        doc = load_yaml(file, problems)
+        if doc is not None and not isinstance(doc.data, dict):
+            problems.append(doc.problem((), f"the top level of {file.name} must be a mapping of "
+                                            f"{what} settings, not {kind_of(doc.data)}"))
+            doc = None
+        docs.append(doc)
+    if len(docs) != 3 or any(d is None for d in docs):
+        return None
+    return docs[0], docs[1], docs[2]  # type: ignore[return-value]
+
+
+def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what: str) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    ok = True
+    if not doc.data:
+        problems.append(doc.problem((), f"no {what}s defined"))
+        return None
+    for key, value in doc.data.items():
+        if not isinstance(value, dict):
+            problems.append(doc.problem((key,), f"a {what} must be a mapping of settings, not {kind_of(value)}"))
+            ok = False
+            continue
+        parsed = parse_model(doc, (key,), model, problems)
+        ok = ok and parsed is not None
+        out[key] = parsed
+    return out if ok else None
+
+
+# --- cross-references and rules ---------------------------------------------
+
+class _Checker:
+    """The rules that need all three files at once."""
+
+    def __init__(self, project: Project, ref: CrewRef, agents_doc: YamlDoc, tasks_doc: YamlDoc,
+                 crew_doc: YamlDoc, agents: dict[str, AgentSpec], tasks: dict[str, TaskSpec],
+                 crew: CrewSpec, profiles: set[str], env: dict[str, str], problems: list[Problem]):
+        self.project, self.ref = project, ref
+        self.adoc, self.tdoc, self.cdoc = agents_doc, tasks_doc, crew_doc
+        self.agents, self.tasks, self.crew = agents, tasks, crew
+        self.profiles, self.env, self.problems = profiles, env, problems
+        self.toolbox: Toolbox = toolbox_for(project, ref)
+        self.schemas = _schema_names(ref.path / "schemas.py")
+
+    def add(self, doc: YamlDoc, path: KeyPath, message: str, hint: str = "", severity: str = "error") -> None:
+        self.problems.append(doc.problem(path, message, hint, severity))
+
+    def run(self) -> CrewDef:
+        self.check_binding_targets()
+        agent_defs = {key: self.agent_def(key, spec) for key, spec in self.agents.items()}
+        task_defs = {key: self.task_def(key, spec) for key, spec in self.tasks.items()}
+        self.check_manager(agent_defs, task_defs)
+        self.check_tasks(task_defs)
+        self.check_placeholders()
+        self.check_llms(agent_defs)
+        self.check_unused_agents(task_defs)
+        return CrewDef(self.ref, self.crew, agent_defs, task_defs, self.toolbox)
+
+    # crew.yaml's agents/tasks sections must name real entries
+    def check_binding_targets(self) -> None:
+        for section, known, file in (("agents", self.agents, "agents.yaml"), ("tasks", self.tasks, "tasks.yaml")):
+            for key in getattr(self.crew, section):
+                if key not in known:
+                    self.add(self.cdoc, (section, key), f"no {section[:-1]} '{key}' in config/{file}",
+                             did_you_mean(key, known))
+
+    def bound(self, section: str, key: str, field: str, yaml_value: Any, yaml_doc: YamlDoc,
+              crew_value: Any) -> Any:
+        """A value that may be set in agents/tasks.yaml or in crew.yaml, but not both."""
+        if yaml_value is not None and crew_value is not None:
+            line = yaml_doc.line((key, field))
+            self.add(self.cdoc, (section, key, field),
+                     f"'{field}' is already set in config/{yaml_doc.file.name}:{line}",
+                     "bind it in one place only")
+        return crew_value if crew_value is not None else yaml_value
+
+    def agent_def(self, key: str, spec: AgentSpec) -> AgentDef:
+        binding = self.crew.agents.get(key)
+        tools = self.bound("agents", key, "tools", spec.tools, self.adoc, binding and binding.tools)
+        llm = self.bound("agents", key, "llm", spec.llm, self.adoc, binding and binding.llm)
+        in_crew = binding is not None and binding.tools is not None
+        doc, at = (self.cdoc, ("agents", key, "tools")) if in_crew else (self.adoc, (key, "tools"))
+        return AgentDef(key, spec, self.tool_uses(tools or [], doc, at), llm or self.crew.llm)
+
+    def task_def(self, key: str, spec: TaskSpec) -> TaskDef:
+        b = self.crew.tasks.get(key)
+        get = (lambda name: getattr(b, name)) if b else (lambda name: None)
+        agent = self.bound("tasks", key, "agent", spec.agent, self.tdoc, get("agent"))
+        context = self.bound("tasks", key, "context", spec.context, self.tdoc, get("context"))
+        tools = self.bound("tasks", key, "tools", spec.tools, self.tdoc, get("tools"))
+        output_file = self.bound("tasks", key, "output_file", spec.output_file, self.tdoc, get("output_file"))
+        yaml_schema = spec.output_pydantic or spec.output_json
+        field = "output_pydantic" if spec.output_pydantic else "output_json"
+        if spec.output_pydantic and spec.output_json:
+            self.add(self.tdoc, (key, "output_json"), "set output_pydantic or output_json, not both")
+        if yaml_schema and get("output_schema") is not None:
+            self.add(self.cdoc, ("tasks", key, "output_schema"),
+                     f"'{field}' is already set in config/tasks.yaml:{self.tdoc.line((key, field))}",
+                     "bind it in one place only")
+        schema = get("output_schema") or yaml_schema
+        in_crew = b is not None and b.tools is not None
+        doc, at = (self.cdoc, ("tasks", key, "tools")) if in_crew else (self.tdoc, (key, "tools"))
+        task = TaskDef(key, spec, agent, list(context or []), self.tool_uses(tools or [], doc, at),
+                       output_file, schema, "json" if spec.output_json else "pydantic")
+        self.check_schema(key, schema, field)
+        return task
+
+    def tool_uses(self, refs: list[Any], doc: YamlDoc, at: KeyPath) -> list[ToolUse]:
+        uses = []
+        for i, ref in enumerate(refs):
+            if isinstance(ref, dict) and len(ref) != 1:
+                self.add(doc, (*at, i), "a tool with arguments is written {ToolName: {arg: value}}, one per item")
+                continue
+            use = ToolUse.parse(ref)
+            info = self.toolbox.get(use.name)
+            if info is None:
+                self.add(doc, (*at, i), f"unknown tool '{use.name}'",
+                         did_you_mean(use.name, self.toolbox.names()) or
+                         "define it in tools/ or the crew's tools.py, or name a crewai_tools class")
+                continue
+            if use.kwargs and info.kind == "function":
+                self.add(doc, (*at, i), f"tool '{use.name}' is a @tool function and takes no arguments here")
+            for need in info.requirements():
+                if need.required and not self.env.get(need.name):
+                    self.add(doc, (*at, i), f"tool '{use.name}' needs the environment variable "
+                                            f"{need.name}, which is not set", "add it to .env")
+            uses.append(use)
+        return uses
+
+    def check_schema(self, task: str, schema: str | InlineSchema | None, field: str) -> None:
+        if isinstance(schema, str) and schema not in self.schemas:
+            in_crew = task in self.crew.tasks and self.crew.tasks[task].output_schema is not None
+            doc, at = (self.cdoc, ("tasks", task, "output_schema")) if in_crew else (self.tdoc, (task, field))
+            where = f"crews/{self.ref.name}/schemas.py"
+            self.add(doc, at, f"no pydantic model '{schema}' in {where}",
+                     did_you_mean(schema, self.schemas) or "define it there, or give the fields inline")
+        elif isinstance(schema, InlineSchema):
+            self.check_inline_fields(schema.fields, ("tasks", task, "output_schema", "fields"))
+
+    def check_inline_fields(self, fields: dict[str, Any], at: KeyPath) -> None:
+        for name, kind in fields.items():
+            if isinstance(kind, dict):
+                self.check_inline_fields(kind, (*at, name))
+            elif isinstance(kind, list):
+                if len(kind) != 1:
+                    self.add(self.cdoc, (*at, name), "a list of objects is written as a one-item list "
+                                                     "holding the object's fields")
+                else:
+                    self.check_inline_fields(kind[0], (*at, name, 0))
+            elif not _valid_type(kind):
+                self.add(self.cdoc, (*at, name), f"unknown field type '{kind}'",
+                         did_you_mean(kind, SCALAR_TYPES) or
+                         "use str, int, float, bool, list[str], ..., or nested fields")
+
+    def check_manager(self, agents: dict[str, AgentDef], tasks: dict[str, TaskDef]) -> None:
+        manager = self.crew.manager
+        if self.crew.process == "sequential":
+            if manager is not None:
+                self.add(self.cdoc, ("manager",), "a manager is only used by hierarchical crews",
+                         "set process: hierarchical, or remove manager")
+            return
+        if manager is None or (manager.agent is None and manager.llm is None):
+            self.add(self.cdoc, ("manager",) if manager else ("process",),
+                     "a hierarchical crew needs a manager",
+                     "add manager: {agent: <key in agents.yaml>} or manager: {llm: <profile>}")
+            return
+        if manager.agent and manager.llm:
+            self.add(self.cdoc, ("manager",), "give the manager an agent or an llm, not both",
+                     "a manager agent's model is set by its own llm")
+        if manager.agent is None:
+            return
+        if manager.agent not in agents:
+            self.add(self.cdoc, ("manager", "agent"), f"no agent '{manager.agent}' in config/agents.yaml",
+                     did_you_mean(manager.agent, agents))
+            return
+        if agents[manager.agent].tools:
+            self.add(self.cdoc, ("manager", "agent"),
+                     f"manager agent '{manager.agent}' has tools; CrewAI refuses a manager with tools",
+                     "move the tools to a worker agent")
+        for task in tasks.values():
+            if task.agent == manager.agent:
+                doc, at = self.where_task_field(task.key, "agent")
+                self.add(doc, at, f"task is bound to the manager '{manager.agent}'; the manager "
+                                  f"delegates and does no task itself", "bind it to a worker, or leave it unbound")
+        if len(agents) < 2:
+            self.add(self.cdoc, ("manager", "agent"), "the manager has no workers to delegate to",
+                     "add another agent to config/agents.yaml")
+
+    def where_task_field(self, task: str, field: str) -> tuple[YamlDoc, KeyPath]:
+        binding = self.crew.tasks.get(task)
+        if binding is not None and getattr(binding, field, None) is not None:
+            return self.cdoc, ("tasks", task, field)
+        return self.tdoc, (task, field)
+
+    def check_tasks(self, tasks: dict[str, TaskDef]) -> None:
+        order = list(tasks)
+        for index, task in enumerate(tasks.values()):
+            if task.agent is not None and task.agent not in self.agents:
+                doc, at = self.where_task_field(task.key, "agent")
+                self.add(doc, at, f"no agent '{task.agent}' in config/agents.yaml", did_you_mean(task.agent, self.agents))
+            elif task.agent is None and self.crew.process == "sequential":
+                self.add(self.tdoc, (task.key,), "task has no agent; a sequential crew needs one for every task",
+                         f"add agent: <key> here or under tasks.{task.key}.agent in crew.yaml")
+            for i, name in enumerate(task.context):
+                doc, at = self.where_task_field(task.key, "context")
+                if name not in tasks:
+                    self.add(doc, (*at, i), f"no task '{name}' in config/tasks.yaml", did_you_mean(name, tasks))
+                elif name == task.key:
+                    self.add(doc, (*at, i), "a task cannot be its own context")
+                elif order.index(name) > index:
+                    cycle = _cycle(tasks, task.key)
+                    message = f"context cycle: {' -> '.join(cycle)}" if cycle else \
+                        f"'{name}' runs after this task, so its output is not available yet"
+                    self.add(doc, (*at, i), message, "tasks run in the order of tasks.yaml; move it earlier")
+        last = list(tasks.values())[-1] if tasks else None
+        if last is not None and last.spec.async_execution:
+            self.add(self.tdoc, (last.key, "async_execution"),
+                     "the last task cannot be asynchronous; CrewAI needs a final task to join on",
+                     "add a task that takes the async tasks as context")
+
+    def check_placeholders(self) -> None:
+        declared = self.crew.inputs
+        used: set[str] = set()
+        spots: list[tuple[YamlDoc, KeyPath, str]] = []
+        for key, spec in self.agents.items():
+            spots += [(self.adoc, (key, f), getattr(spec, f)) for f in TEMPLATED_AGENT_KEYS]
+        for key, spec in self.tasks.items():
+            spots += [(self.tdoc, (key, f), getattr(spec, f)) for f in TEMPLATED_TASK_KEYS]
+        for key, binding in self.crew.tasks.items():
+            spots.append((self.cdoc, ("tasks", key, "output_file"), binding.output_file))
+        for doc, at, text in spots:
+            if not text:
+                continue
+            names, bad = placeholders(text)
+            for brace in bad:
+                self.add(doc, at, brace.message, "write '{{' and '}}' for literal braces")
+            for name in names:
+                used.add(name)
+                if name not in declared:
+                    self.add(doc, at, f"placeholder '{{{name}}}' is not a declared input",
+                             did_you_mean(name, declared) or f"declare it in crew.yaml under inputs.{name}")
+        for name in declared:
+            if name not in used:
+                self.add(self.cdoc, ("inputs", name), f"input '{name}' is declared but never used",
+                         "use it as {" + name + "} in a role, goal, backstory, description or "
+                         "expected_output, or remove it")
+
+    def check_llms(self, agents: dict[str, AgentDef]) -> None:
+        refs: list[tuple[YamlDoc, KeyPath, str | None]] = [(self.cdoc, ("llm",), self.crew.llm)]
+        if self.crew.manager:
+            refs.append((self.cdoc, ("manager", "llm"), self.crew.manager.llm))
+        for key, agent in agents.items():
+            binding = self.crew.agents.get(key)
+            doc, at = (self.cdoc, ("agents", key, "llm")) if binding and binding.llm else (self.adoc, (key, "llm"))
+            refs.append((doc, at, binding.llm if binding and binding.llm else agent.spec.llm))
+            if agent.spec.function_calling_llm:
+                refs.append((self.adoc, (key, "function_calling_llm"), agent.spec.function_calling_llm))
+        for doc, at, name in refs:
+            if name is not None and name not in self.profiles:
+                self.add(doc, at, f"unknown model profile '{name}'",
+                         did_you_mean(name, self.profiles) or f"profiles in config/llm.yaml: "
+                                                               f"{', '.join(sorted(self.profiles))}")
+
+    def check_unused_agents(self, tasks: dict[str, TaskDef]) -> None:
+        if self.crew.process != "sequential":
+            return
+        used = {t.agent for t in tasks.values()}
+        for key in self.agents:
+            if key not in used:
+                self.add(self.adoc, (key,), f"agent '{key}' is never given a task", severity="warning")
+
+
+def _cycle(tasks: dict[str, TaskDef], start: str) -> list[str] | None:
+    """A context cycle through ``start``, if there is one."""
+    def walk(node: str, trail: list[str]) -> list[str] | None:
+        for nxt in tasks[node].context if node in tasks else []:
+            if nxt == start:
+                return [*trail, nxt]
+            if nxt not in trail and nxt in tasks:
+                found = walk(nxt, [*trail, nxt])
+                if found:
+                    return found
+        return None
+    return walk(start, [start])
+
+
+def _valid_type(kind: str) -> bool:
+    kind = kind.strip().removesuffix(" | None").removesuffix("?")
+    if kind.startswith("list[") and kind.endswith("]"):
+        return kind[5:-1].strip() in SCALAR_TYPES
+    return kind in SCALAR_TYPES
+
+
+def _schema_names(file: Path) -> list[str]:
+    """Class names defined at the top of a crew's schemas.py, read without importing it."""
+    if not file.exists():
+        return []
+    try:
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+    except SyntaxError:
+        return []
+    return [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
+
+
+def check(project: Project, ref: CrewRef, env: dict[str, str] | None = None) -> tuple[CrewDef, list[Problem]]:
+    """The crew's definition and its warnings; raises RolecallError listing every error."""
+    from .llm.profiles import load_config
+    result = validate(project, ref, load_config(project.config_dir).profiles, env)
+    if result.crew is None:
+        raise RolecallError(result.problems)
+    return result.crew, result.problems
