@@ -234,9 +234,12 @@ def _ensure_package(name: str, path: Path) -> None:
     sys.modules[name] = module
 
 
-def build(info: ToolInfo, kwargs: dict[str, Any]) -> Any:
+def build(info: ToolInfo, kwargs: dict[str, Any], crew_dir: Path) -> Any:
     """A fresh crewai tool object for one agent or task."""
     target = getattr(importlib.import_module(info.module), info.name)
     if info.kind == "function":
         return target  # @tool already returned a crewai Tool instance
+    kwargs = dict(kwargs)
+    if "crew_dir" in getattr(target, "model_fields", {}) and "crew_dir" not in kwargs:
+        kwargs["crew_dir"] = str(crew_dir)  # tools that read the crew's own files ask for its folder
     return target(**kwargs)

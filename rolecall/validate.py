@@ -279,6 +279,10 @@ class _Checker:
                     message = f"context cycle: {' -> '.join(cycle)}" if cycle else \
                         f"'{name}' runs after this task, so its output is not available yet"
                     self.add(doc, (*at, i), message, "tasks run in the order of tasks.yaml; move it earlier")
+            if task.output_file and (Path(task.output_file).is_absolute() or ".." in Path(task.output_file).parts):
+                doc, at = self.where_task_field(task.key, "output_file")
+                self.add(doc, at, f"output_file '{task.output_file}' must stay inside the run folder",
+                         "use a relative path such as report.md or out/report.md")
         last = list(tasks.values())[-1] if tasks else None
         if last is not None and last.spec.async_execution:
             self.add(self.tdoc, (last.key, "async_execution"),

@@ -1,0 +1,133 @@
+"""Stage 4: build real crewai Agent, Task and Crew objects from a validated crew.
+
+This is the first module that imports crewai. Text is filled with the run's
+inputs here (``{{``/``}}`` become braces) and crewai gets no inputs at kickoff,
+so it never re-interpolates (crewAI#7523).
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from crewai import Agent, Crew, Process, Task
+from pydantic import BaseModel, create_model
+
+from . import toolbox
+from .definition import AgentDef, CrewDef, TaskDef, ToolUse
+from .llm.factory import LlmPool
+from .project import Project
+from .spec import InlineSchema
+from .template import fill
+
+# agents.yaml keys passed to crewai.Agent unchanged when set
+_AGENT_PASSTHROUGH = ("allow_delegation", "verbose", "cache", "max_iter", "max_rpm", "max_execution_time",
+                      "max_retry_limit", "respect_context_window", "reasoning", "max_reasoning_attempts",
+                      "inject_date", "date_format", "multimodal", "use_system_prompt", "system_template",
+                      "prompt_template", "response_template")
+_TASK_PASSTHROUGH = ("async_execution", "human_input", "create_directory", "markdown", "guardrail",
+                     "guardrail_max_retries")
+
+
+@dataclass
+class Assembly:
+    crew: Crew
+    agents: dict[str, Agent]  # by agents.yaml key, manager included
+    tasks: dict[str, Task]  # by tasks.yaml key, in order
+    manager: Agent | None
+
+
+def assemble(project: Project, crew: CrewDef, values: Mapping[str, Any], llms: LlmPool,
+             default_profile: str) -> Assembly:
+    """crewai objects for one run. ``output_file`` is written by the recorder into the run folder,
+    not by crewai, which resolves it against the working directory."""
+    toolbox.mount(project, crew.ref)
+    agents = {key: _agent(crew, a, values, llms, default_profile) for key, a in crew.agents.items()}
+    for llm in llms.all().values():
+        if hasattr(llm, "agent_keys"):  # the scripted model replays scripts by agent key
+            llm.agent_keys.update({agent.role.strip(): key for key, agent in agents.items()})
+    tasks: dict[str, Task] = {}
+    for key, task in crew.tasks.items():
+        tasks[key] = _task(crew, task, values, agents, tasks)
+    manager = agents.get(crew.manager_agent) if crew.manager_agent else None
+    kwargs: dict[str, Any] = {
+        "agents": [agents[k] for k in crew.workers],
+        "tasks": list(tasks.values()),
+        "process": Process.hierarchical if crew.hierarchical else Process.sequential,
+        "verbose": crew.spec.verbose,
+    }
+    if crew.hierarchical and manager is not None:
+        kwargs["manager_agent"] = manager
+    elif crew.hierarchical and crew.spec.manager and crew.spec.manager.llm:
+        kwargs["manager_llm"] = llms.get(crew.spec.manager.llm)
+    return Assembly(Crew(**kwargs), agents, tasks, manager)
+
+
+def _agent(crew: CrewDef, agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str) -> Agent:
+    spec = agent.spec
+    kwargs: dict[str, Any] = {
+        "role": fill(spec.role, values).strip(),
+        "goal": fill(spec.goal, values).strip(),
+        "backstory": fill(spec.backstory, values).strip(),
+        "tools": [_tool(crew, use) for use in agent.tools],
+        "llm": llms.get(agent.llm or default),
+    }
+    if spec.function_calling_llm:
+        kwargs["function_calling_llm"] = llms.get(spec.function_calling_llm)
+    kwargs.update({k: getattr(spec, k) for k in _AGENT_PASSTHROUGH if getattr(spec, k) is not None})
+    return Agent(**kwargs)
+
+
+def _task(crew: CrewDef, task: TaskDef, values: Mapping[str, Any], agents: dict[str, Agent],
+          earlier: dict[str, Task]) -> Task:
+    spec = task.spec
+    kwargs: dict[str, Any] = {
+        "name": task.key,
+        "description": fill(spec.description, values).strip(),
+        "expected_output": fill(spec.expected_output, values).strip(),
+    }
+    if task.agent:
+        kwargs["agent"] = agents[task.agent]
+    if task.context:
+        kwargs["context"] = [earlier[name] for name in task.context]
+    if task.tools:
+        kwargs["tools"] = [_tool(crew, use) for use in task.tools]
+    if task.output_schema is not None:
+        kwargs["output_json" if task.output_kind == "json" else "output_pydantic"] = schema_class(crew, task.output_schema)
+    kwargs.update({k: getattr(spec, k) for k in _TASK_PASSTHROUGH if getattr(spec, k) is not None})
+    return Task(**kwargs)
+
+
+def _tool(crew: CrewDef, use: ToolUse) -> Any:
+    info = crew.toolbox.get(use.name)
+    assert info is not None, f"validated tool {use.name} vanished"
+    return toolbox.build(info, use.kwargs, crew_dir=crew.ref.path)
+
+
+def schema_class(crew: CrewDef, schema: str | InlineSchema) -> type[BaseModel]:
+    if isinstance(schema, str):
+        module = importlib.import_module(f"{toolbox.crew_package(crew.ref)}.schemas")
+        return getattr(module, schema)
+    return _inline_model(schema.name, schema.fields)
+
+
+_SCALARS: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def _inline_model(name: str, fields: Mapping[str, Any]) -> type[BaseModel]:
+    definitions: dict[str, Any] = {}
+    for field, kind in fields.items():
+        definitions[field] = (_inline_type(f"{name}_{field}", kind), ...)
+    return create_model(name, **definitions)
+
+
+def _inline_type(name: str, kind: Any) -> Any:
+    if isinstance(kind, dict):
+        return _inline_model(name.title().replace("_", ""), kind)
+    if isinstance(kind, list):
+        return list[_inline_type(name, kind[0])]  # type: ignore[misc]
+    text = kind.strip()
+    optional = text.endswith("?") or text.endswith("| None")
+    text = text.removesuffix("| None").removesuffix("?").strip()
+    inner = list[_SCALARS[text[5:-1].strip()]] if text.startswith("list[") else _SCALARS[text]  # type: ignore[misc]
+    return inner | None if optional else inner

@@ -1,0 +1,100 @@
+"""What every rolecall LLM shares: crewai's call events, token usage, stop words.
+
+Subclasses implement ``complete()``; this class turns it into a proper
+``crewai.llms.base_llm.BaseLLM`` whose calls show up on crewai's event bus
+with their token counts, like any provider's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crewai.events.types.llm_events import LLMCallType
+from crewai.llms.base_llm import BaseLLM, llm_call_context
+
+
+@dataclass
+class Completion:
+    text: str | Any  # a pydantic instance when a response_model was asked for
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass
+class CallContext:
+    """Who is calling, as crewai hands it over."""
+
+    messages: list[dict[str, Any]]
+    agent: Any = None
+    task: Any = None
+    tools: list[Any] | None = None
+    response_model: Any = None
+
+    @property
+    def role(self) -> str:
+        return (getattr(self.agent, "role", "") or "").strip()
+
+    @property
+    def task_name(self) -> str:
+        return getattr(self.task, "name", "") or ""
+
+    def agent_tools(self) -> list[Any]:
+        """The real tool objects the agent runs with for this task (delegation tools included)."""
+        executor = getattr(self.agent, "agent_executor", None)
+        return list(getattr(executor, "original_tools", None) or getattr(self.agent, "tools", None) or [])
+
+    @property
+    def is_manager(self) -> bool:
+        crew = getattr(self.agent, "crew", None)
+        return crew is not None and getattr(crew, "manager_agent", None) is self.agent
+
+
+def as_messages(messages: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"role": "user", "content": messages}] if isinstance(messages, str) else list(messages)
+
+
+def rough_tokens(text: str) -> int:
+    """About four characters per token, the usual rule of thumb for English."""
+    return max(1, (len(text) + 3) // 4)
+
+
+class RolecallLLM(BaseLLM):
+    """Base for rolecall's own models (scripted, local)."""
+
+    def complete(self, ctx: CallContext) -> Completion:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def call(self, messages: Any, tools: Any = None, callbacks: Any = None, available_functions: Any = None,
+             from_task: Any = None, from_agent: Any = None, response_model: Any = None) -> Any:
+        with llm_call_context():
+            return self._call(as_messages(messages), tools, callbacks, available_functions,
+                              from_task, from_agent, response_model)
+
+    def _call(self, msgs: list[dict[str, Any]], tools: Any, callbacks: Any, available_functions: Any,
+              from_task: Any, from_agent: Any, response_model: Any) -> Any:
+        self._emit_call_started_event(messages=msgs, tools=tools, callbacks=callbacks,
+                                      available_functions=available_functions,
+                                      from_task=from_task, from_agent=from_agent)
+        ctx = CallContext(msgs, from_agent, from_task, tools, response_model)
+        try:
+            done = self.complete(ctx)
+        except Exception as exc:
+            self._emit_call_failed_event(error=str(exc), from_task=from_task, from_agent=from_agent)
+            raise
+        usage = {"prompt_tokens": done.prompt_tokens, "completion_tokens": done.completion_tokens,
+                 "total_tokens": done.prompt_tokens + done.completion_tokens, "successful_requests": 1}
+        self._track_token_usage_internal(usage)
+        text = done.text if not isinstance(done.text, str) else self._apply_stop_words(done.text)
+        self._emit_call_completed_event(response=text, call_type=LLMCallType.LLM_CALL, from_task=from_task,
+                                        from_agent=from_agent, messages=msgs, usage=usage)
+        return text
+
+    def supports_function_calling(self) -> bool:
+        # crewai's text protocol (Thought/Action/Action Input) is what we generate and constrain.
+        return False
+
+    def supports_stop_words(self) -> bool:
+        return True
+
+    def get_input_tokens_count(self, messages: Any, tools: Any = None, response_model: Any = None) -> int:
+        return sum(rough_tokens(str(m.get("content") or "")) for m in as_messages(messages))

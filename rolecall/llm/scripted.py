@@ -1,0 +1,175 @@
+"""A deterministic model for tests and demos; it calls no network and no weights.
+
+Without a script it behaves sensibly for any crew: a worker answers with a
+short final answer naming its role and task; a manager delegates each task to
+a coworker through CrewAI's own delegation tool (the task's bound agent, else
+the best role match) and then returns the coworker's answer.
+
+With a script it replays exactly. A script is YAML::
+
+    tasks:                 # by task name (tasks.yaml key)
+      research_task:
+        - tool: search_knowledge         # an Action step
+          input: {query: solar storage}
+        - Five findings about solar.     # a final answer
+    agents:                # by agent key or role
+      reporting_analyst:
+        - delegate: Senior Data Researcher   # sugar for CrewAI's delegation tool
+          task: Check the numbers
+          context: The report draft
+
+Replies are taken in order from the first matching list (task, then agent key,
+then role); when a list runs out the default behaviour takes over.
+``ROLECALL_SCRIPTED_DELAY`` (seconds) delays every call.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, PrivateAttr
+
+from .base import CallContext, Completion, RolecallLLM, rough_tokens
+
+DELEGATE_TOOL = "Delegate work to coworker"
+_WORD = re.compile(r"[a-z]{3,}")
+_OBSERVATION = re.compile(r"Observation:\s*(.*)", re.S)
+
+
+class ScriptedLLM(RolecallLLM):
+    llm_type: str = "scripted"
+    provider: str = "rolecall"
+    script: dict[str, dict[str, list[Any]]] = {}
+    agent_keys: dict[str, str] = {}  # filled role -> agents.yaml key, set by assembly
+    _cursor: dict[tuple[str, str], int] = PrivateAttr(default_factory=dict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    calls: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_file(cls, file: Path | None, **kwargs: Any) -> "ScriptedLLM":
+        script = yaml.safe_load(file.read_text(encoding="utf-8")) if file else {}
+        return cls(model="scripted", script=script or {}, **kwargs)
+
+    def complete(self, ctx: CallContext) -> Completion:
+        delay = float(os.environ.get("ROLECALL_SCRIPTED_DELAY") or 0)
+        if delay:
+            time.sleep(delay)
+        reply = self._scripted(ctx)
+        if reply is None:
+            reply = self._default(ctx)
+        elif not isinstance(reply, str) or ctx.response_model is None:
+            reply = render_step(reply)
+        prompt = sum(rough_tokens(str(m.get("content") or "")) for m in ctx.messages)
+        with self._lock:
+            self.calls.append({"agent": ctx.role, "task": ctx.task_name, "reply": reply})
+        return Completion(reply, prompt, rough_tokens(reply if isinstance(reply, str) else json.dumps(str(reply))))
+
+    # --- script ---------------------------------------------------------------
+    def _scripted(self, ctx: CallContext) -> Any:
+        keys = [("tasks", ctx.task_name), ("agents", self.agent_keys.get(ctx.role, "")), ("agents", ctx.role)]
+        with self._lock:
+            for section, key in keys:
+                replies = (self.script.get(section) or {}).get(key)
+                position = self._cursor.get((section, key), 0)
+                if key and replies and position < len(replies):
+                    self._cursor[(section, key)] = position + 1
+                    return replies[position]
+        return None
+
+    # --- default behaviour ----------------------------------------------------
+    def _default(self, ctx: CallContext) -> Any:
+        observation = last_observation(ctx.messages)
+        if ctx.is_manager:
+            if observation is not None:
+                return final(observation)
+            delegate = next((t for t in ctx.agent_tools() if t.name == DELEGATE_TOOL), None)
+            if delegate is not None and getattr(delegate, "agents", None):
+                coworker = best_match(ctx.task, delegate.agents)
+                return render_step({"tool": DELEGATE_TOOL, "input": {
+                    "task": _text(ctx.task, "description"),
+                    "context": f"Expected output: {_text(ctx.task, 'expected_output')}",
+                    "coworker": coworker.role.strip()}})
+        if ctx.response_model is not None:
+            return sample(ctx.response_model, ctx.role)
+        what = ctx.task_name or _first_words(_text(ctx.task, "description"))
+        return final(f"{ctx.role} finished {what}: {_first_words(_text(ctx.task, 'expected_output'), 20)}")
+
+
+def final(text: str) -> str:
+    return f"Thought: I now know the final answer\nFinal Answer: {text}"
+
+
+def render_step(step: Any) -> str:
+    """A script entry as the text CrewAI's parser expects."""
+    if isinstance(step, str):
+        return step if "Final Answer:" in step or "Action:" in step else final(step)
+    if isinstance(step, dict) and "delegate" in step:
+        step = {"tool": DELEGATE_TOOL, "input": {"task": step.get("task", ""), "context": step.get("context", ""),
+                                                 "coworker": step["delegate"]}}
+    if isinstance(step, dict) and "tool" in step:
+        return (f"Thought: I should use {step['tool']}\nAction: {step['tool']}\n"
+                f"Action Input: {json.dumps(step.get('input') or {})}")
+    raise ValueError(f"script entry must be text, {{tool, input}} or {{delegate, task, context}}: {step!r}")
+
+
+def last_observation(messages: list[dict[str, Any]]) -> str | None:
+    """The result of the agent's last tool call, if the conversation has one."""
+    for message in reversed(messages[1:]):
+        content = str(message.get("content") or "")
+        found = _OBSERVATION.search(content)
+        if found and message.get("role") != "system":
+            return found.group(1).strip()
+    return None
+
+
+def best_match(task: Any, agents: list[Any]) -> Any:
+    """The agent whose role (weighted double) and goal share most word stems with the task."""
+    if len(agents) == 1:
+        return agents[0]
+    wanted = _stems(f"{getattr(task, 'name', '')} {_text(task, 'description')}".replace("_", " "))
+
+    def score(agent: Any) -> int:
+        return 2 * len(wanted & _stems(agent.role)) + len(wanted & _stems(agent.goal))
+    return max(agents, key=score)
+
+
+def _stems(text: str) -> set[str]:
+    # five letters is a crude stem, but it matches research/researcher and report/reporting
+    return {word[:5] for word in _WORD.findall(text.lower())}
+
+
+def sample(model: type[BaseModel], role: str) -> BaseModel:
+    """A deterministic instance of ``model`` for structured-output tasks."""
+    return model.model_validate({name: _sample_value(f.annotation, name, role)
+                                 for name, f in model.model_fields.items()})
+
+
+def _sample_value(annotation: Any, name: str, role: str) -> Any:
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin in (typing.Union, types.UnionType):
+        return _sample_value(args[0], name, role)
+    if origin in (list, tuple, set):
+        return [_sample_value(args[0] if args else str, name, role)]
+    if origin is dict:
+        return {}
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {n: _sample_value(f.annotation, n, role) for n, f in annotation.model_fields.items()}
+    return {bool: True, int: 1, float: 1.0}.get(annotation, f"{name} by {role}")
+
+
+def _text(task: Any, field: str) -> str:
+    return " ".join(str(getattr(task, field, "") or "").split())
+
+
+def _first_words(text: str, count: int = 8) -> str:
+    words = text.split()
+    return " ".join(words[:count]) + (" ..." if len(words) > count else "")
