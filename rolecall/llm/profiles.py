@@ -28,6 +28,17 @@ class ProfileSpec(Strict):
     max_tokens: int | None = Field(None, ge=1)
     timeout: float | None = Field(None, gt=0, description="Seconds per model call.")
     script: StrictStr | None = Field(None, description="scripted: a YAML script of replies, relative to the project.")
+    # local (llama-cpp-python in-process)
+    file: StrictStr | None = Field(None, description="local: a GGUF file to use instead of the pinned model.")
+    n_ctx: int | None = Field(None, ge=512, description="local: context window in tokens.")
+    threads: int | None = Field(None, ge=1, description="local: CPU threads (default: all cores).")
+    # resilience
+    retries: int = Field(0, ge=0, description="Retries per call on timeouts, 429, 5xx and connection errors.")
+    backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles each retry, with jitter.")
+    backoff_max: float = Field(8.0, ge=0, description="Longest delay between retries.")
+    fallback: list[StrictStr] = Field(default_factory=list, description="Profiles to try, in order, when this one fails.")
+    breaker_threshold: int = Field(0, ge=0, description="Consecutive failures that open the circuit breaker (0: off).")
+    breaker_cooldown: float = Field(30.0, ge=0, description="Seconds the breaker stays open before trying again.")
 
 
 class LlmConfig(Strict):
