@@ -131,8 +131,6 @@ def _explain(data: Any, err: Any, model: type[BaseModel]) -> tuple[KeyPath, str,
     if kind == "missing":
         return path, f"missing required key '{loc[-1]}'", ""
     value = _get(data, path)
-    if kind == "literal_error":
-        return path, f"{err['msg'].lower()}, got '{value}'", ""
     expected = err["msg"].replace("Input should be ", "must be ")
     return path, f"{expected}, got {kind_of(value)} {value!r}"[:200], ""
 

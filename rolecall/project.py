@@ -9,6 +9,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Project:
     root: Path
+    runs: Path | None = None  # where run folders go; default <root>/runs
 
     @classmethod
     def at(cls, root: str | os.PathLike[str] | None = None) -> "Project":
@@ -29,7 +30,7 @@ class Project:
 
     @property
     def runs_dir(self) -> Path:
-        return self.root / "runs"
+        return self.runs or self.root / "runs"
 
     @property
     def env_file(self) -> Path:

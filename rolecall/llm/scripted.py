@@ -18,6 +18,7 @@ With a script it replays exactly. A script is YAML::
           task: Check the numbers
           context: The report draft
 
+An entry ``{error: message}`` makes that call fail, to test failure handling.
 Replies are taken in order from the first matching list (task, then agent key,
 then role); when a list runs out the default behaviour takes over.
 ``ROLECALL_SCRIPTED_DELAY`` (seconds) delays every call.
@@ -63,6 +64,8 @@ class ScriptedLLM(RolecallLLM):
         if delay:
             time.sleep(delay)
         reply = self._scripted(ctx)
+        if isinstance(reply, dict) and "error" in reply:
+            raise RuntimeError(f"scripted failure: {reply['error']}")
         if reply is None:
             reply = self._default(ctx)
         elif not isinstance(reply, str) or ctx.response_model is None:
