@@ -168,10 +168,9 @@ class Recorder:
 
     def on_model_call(self, event: Any) -> None:
         usage = event.usage or {}
-        task = getattr(event, "from_task", None)
-        agent = getattr(event, "from_agent", None)
+        task = event.task_name if event.task_name in self.tasks else self._running_task()
         self.model_calls.append(ModelCall(
-            getattr(task, "name", None), self.agent_key(getattr(agent, "role", None)), event.model or "?",
+            task, self.agent_key(event.agent_role), event.model or "?",
             int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)))
 
     def _running_task(self) -> str | None:
