@@ -21,12 +21,9 @@ class Strict(BaseModel):
 ToolRef = Union[StrictStr, dict[StrictStr, dict[StrictStr, Any]]]
 
 
-class AgentSpec(Strict):
-    """One entry of config/agents.yaml (CrewAI's keys)."""
+class AgentSettings(Strict):
+    """Agent settings that may live in agents.yaml or, as a binding, in crew.yaml (not both)."""
 
-    role: StrictStr = Field(description="The agent's job title; placeholders like {topic} are filled at run time.")
-    goal: StrictStr = Field(description="What the agent is trying to achieve.")
-    backstory: StrictStr = Field(description="Who the agent is; shapes tone and judgement.")
     llm: StrictStr | None = Field(None, description="Model profile from config/llm.yaml.")
     function_calling_llm: StrictStr | None = Field(None, description="Model profile used for tool calls.")
     tools: list[ToolRef] | None = Field(None, description="Tool names from the tool registry.")
@@ -49,24 +46,37 @@ class AgentSpec(Strict):
     response_template: StrictStr | None = None
 
 
-class TaskSpec(Strict):
-    """One entry of config/tasks.yaml (CrewAI's keys)."""
+class AgentSpec(AgentSettings):
+    """One entry of config/agents.yaml (CrewAI's keys)."""
 
-    description: StrictStr = Field(description="What to do; placeholders like {topic} are filled at run time.")
-    expected_output: StrictStr = Field(description="What a good answer looks like.")
+    role: StrictStr = Field(description="The agent's job title; placeholders like {topic} are filled at run time.")
+    goal: StrictStr = Field(description="What the agent is trying to achieve.")
+    backstory: StrictStr = Field(description="Who the agent is; shapes tone and judgement.")
+
+
+class TaskSettings(Strict):
+    """Task settings that may live in tasks.yaml or, as a binding, in crew.yaml (not both)."""
+
     name: StrictStr | None = None
     agent: StrictStr | None = Field(None, description="Key of the agent in agents.yaml.")
     context: list[StrictStr] | None = Field(None, description="Earlier tasks whose output this task reads.")
     tools: list[ToolRef] | None = None
-    output_file: StrictStr | None = None
-    output_json: StrictStr | None = Field(None, description="Name of a pydantic model in the crew's schemas.py.")
-    output_pydantic: StrictStr | None = Field(None, description="Name of a pydantic model in the crew's schemas.py.")
+    output_file: StrictStr | None = Field(None, description="File in the run folder that gets the output.")
     async_execution: StrictBool | None = None
     human_input: StrictBool | None = None
     create_directory: StrictBool | None = None
     markdown: StrictBool | None = None
     guardrail: StrictStr | None = Field(None, description="A plain-language check CrewAI asks the model to apply.")
     guardrail_max_retries: StrictInt | None = Field(None, ge=0)
+
+
+class TaskSpec(TaskSettings):
+    """One entry of config/tasks.yaml (CrewAI's keys)."""
+
+    description: StrictStr = Field(description="What to do; placeholders like {topic} are filled at run time.")
+    expected_output: StrictStr = Field(description="What a good answer looks like.")
+    output_json: StrictStr | None = Field(None, description="Name of a pydantic model in the crew's schemas.py.")
+    output_pydantic: StrictStr | None = Field(None, description="Name of a pydantic model in the crew's schemas.py.")
 
 
 class AgentsFile(RootModel[dict[str, AgentSpec]]):
@@ -105,16 +115,13 @@ class InlineSchema(Strict):
     fields: dict[StrictStr, FieldType] = Field(description="field name -> type")
 
 
-class AgentBinding(Strict):
-    tools: list[ToolRef] | None = None
-    llm: StrictStr | None = None
+class AgentBinding(AgentSettings):
+    """crew.yaml agents.<key>: what crew.py usually sets on an agent (tools, llm, ...)."""
 
 
-class TaskBinding(Strict):
-    agent: StrictStr | None = None
-    context: list[StrictStr] | None = None
-    tools: list[ToolRef] | None = None
-    output_file: StrictStr | None = None
+class TaskBinding(TaskSettings):
+    """crew.yaml tasks.<key>: what crew.py usually sets on a task (agent, context, tools, ...)."""
+
     output_schema: StrictStr | InlineSchema | None = Field(
         None, description="A pydantic model name in schemas.py, or fields inline; the task gets output_pydantic.")
 

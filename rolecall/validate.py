@@ -131,44 +131,47 @@ class _Checker:
                     self.add(self.cdoc, (section, key), f"no {section[:-1]} '{key}' in config/{file}",
                              did_you_mean(key, known))
 
-    def bound(self, section: str, key: str, field: str, yaml_value: Any, yaml_doc: YamlDoc,
-              crew_value: Any) -> Any:
-        """A value that may be set in agents/tasks.yaml or in crew.yaml, but not both."""
-        if yaml_value is not None and crew_value is not None:
-            line = yaml_doc.line((key, field))
-            self.add(self.cdoc, (section, key, field),
-                     f"'{field}' is already set in config/{yaml_doc.file.name}:{line}",
-                     "bind it in one place only")
-        return crew_value if crew_value is not None else yaml_value
+    def merge(self, section: str, key: str, spec: Any, binding: Any) -> Any:
+        """``spec`` with crew.yaml's binding applied; a key set in both files is an error."""
+        if binding is None:
+            return spec
+        yaml_doc = self.adoc if section == "agents" else self.tdoc
+        updates = {}
+        for field in sorted(binding.model_fields_set - {"output_schema"}):
+            if getattr(spec, field) is not None:
+                self.add(self.cdoc, (section, key, field),
+                         f"'{field}' is already set in config/{yaml_doc.file.name}:{yaml_doc.line((key, field))}",
+                         "bind it in one place only")
+            updates[field] = getattr(binding, field)
+        return spec.model_copy(update=updates)
+
+    def where(self, section: str, key: str, field: str) -> tuple[YamlDoc, KeyPath]:
+        """The file and key path a merged value came from, for error locations."""
+        binding = getattr(self.crew, section).get(key)
+        if binding is not None and field in binding.model_fields_set:
+            return self.cdoc, (section, key, field)
+        return (self.adoc if section == "agents" else self.tdoc), (key, field)
 
     def agent_def(self, key: str, spec: AgentSpec) -> AgentDef:
-        binding = self.crew.agents.get(key)
-        tools = self.bound("agents", key, "tools", spec.tools, self.adoc, binding and binding.tools)
-        llm = self.bound("agents", key, "llm", spec.llm, self.adoc, binding and binding.llm)
-        in_crew = binding is not None and binding.tools is not None
-        doc, at = (self.cdoc, ("agents", key, "tools")) if in_crew else (self.adoc, (key, "tools"))
-        return AgentDef(key, spec, self.tool_uses(tools or [], doc, at), llm or self.crew.llm)
+        merged = self.merge("agents", key, spec, self.crew.agents.get(key))
+        doc, at = self.where("agents", key, "tools")
+        return AgentDef(key, merged, self.tool_uses(merged.tools or [], doc, at), merged.llm or self.crew.llm)
 
     def task_def(self, key: str, spec: TaskSpec) -> TaskDef:
-        b = self.crew.tasks.get(key)
-        get = (lambda name: getattr(b, name)) if b else (lambda name: None)
-        agent = self.bound("tasks", key, "agent", spec.agent, self.tdoc, get("agent"))
-        context = self.bound("tasks", key, "context", spec.context, self.tdoc, get("context"))
-        tools = self.bound("tasks", key, "tools", spec.tools, self.tdoc, get("tools"))
-        output_file = self.bound("tasks", key, "output_file", spec.output_file, self.tdoc, get("output_file"))
-        yaml_schema = spec.output_pydantic or spec.output_json
+        binding = self.crew.tasks.get(key)
+        merged = self.merge("tasks", key, spec, binding)
         field = "output_pydantic" if spec.output_pydantic else "output_json"
         if spec.output_pydantic and spec.output_json:
             self.add(self.tdoc, (key, "output_json"), "set output_pydantic or output_json, not both")
-        if yaml_schema and get("output_schema") is not None:
+        crew_schema = binding.output_schema if binding else None
+        if (spec.output_pydantic or spec.output_json) and crew_schema is not None:
             self.add(self.cdoc, ("tasks", key, "output_schema"),
                      f"'{field}' is already set in config/tasks.yaml:{self.tdoc.line((key, field))}",
                      "bind it in one place only")
-        schema = get("output_schema") or yaml_schema
-        in_crew = b is not None and b.tools is not None
-        doc, at = (self.cdoc, ("tasks", key, "tools")) if in_crew else (self.tdoc, (key, "tools"))
-        task = TaskDef(key, spec, agent, list(context or []), self.tool_uses(tools or [], doc, at),
-                       output_file, schema, "json" if spec.output_json else "pydantic")
+        schema = crew_schema or spec.output_pydantic or spec.output_json
+        doc, at = self.where("tasks", key, "tools")
+        task = TaskDef(key, merged, merged.agent, list(merged.context or []), self.tool_uses(merged.tools or [], doc, at),
+                       merged.output_file, schema, "json" if spec.output_json and not crew_schema else "pydantic")
         self.check_schema(key, schema, field)
         return task
 
@@ -246,30 +249,24 @@ class _Checker:
                      "move the tools to a worker agent")
         for task in tasks.values():
             if task.agent == manager.agent:
-                doc, at = self.where_task_field(task.key, "agent")
+                doc, at = self.where("tasks", task.key, "agent")
                 self.add(doc, at, f"task is bound to the manager '{manager.agent}'; the manager "
                                   f"delegates and does no task itself", "bind it to a worker, or leave it unbound")
         if len(agents) < 2:
             self.add(self.cdoc, ("manager", "agent"), "the manager has no workers to delegate to",
                      "add another agent to config/agents.yaml")
 
-    def where_task_field(self, task: str, field: str) -> tuple[YamlDoc, KeyPath]:
-        binding = self.crew.tasks.get(task)
-        if binding is not None and getattr(binding, field, None) is not None:
-            return self.cdoc, ("tasks", task, field)
-        return self.tdoc, (task, field)
-
     def check_tasks(self, tasks: dict[str, TaskDef]) -> None:
         order = list(tasks)
         for index, task in enumerate(tasks.values()):
             if task.agent is not None and task.agent not in self.agents:
-                doc, at = self.where_task_field(task.key, "agent")
+                doc, at = self.where("tasks", task.key, "agent")
                 self.add(doc, at, f"no agent '{task.agent}' in config/agents.yaml", did_you_mean(task.agent, self.agents))
             elif task.agent is None and self.crew.process == "sequential":
                 self.add(self.tdoc, (task.key,), "task has no agent; a sequential crew needs one for every task",
                          f"add agent: <key> here or under tasks.{task.key}.agent in crew.yaml")
             for i, name in enumerate(task.context):
-                doc, at = self.where_task_field(task.key, "context")
+                doc, at = self.where("tasks", task.key, "context")
                 if name not in tasks:
                     self.add(doc, (*at, i), f"no task '{name}' in config/tasks.yaml", did_you_mean(name, tasks))
                 elif name == task.key:
@@ -280,7 +277,7 @@ class _Checker:
                         f"'{name}' runs after this task, so its output is not available yet"
                     self.add(doc, (*at, i), message, "tasks run in the order of tasks.yaml; move it earlier")
             if task.output_file and (Path(task.output_file).is_absolute() or ".." in Path(task.output_file).parts):
-                doc, at = self.where_task_field(task.key, "output_file")
+                doc, at = self.where("tasks", task.key, "output_file")
                 self.add(doc, at, f"output_file '{task.output_file}' must stay inside the run folder",
                          "use a relative path such as report.md or out/report.md")
         last = list(tasks.values())[-1] if tasks else None
@@ -321,11 +318,8 @@ class _Checker:
         if self.crew.manager:
             refs.append((self.cdoc, ("manager", "llm"), self.crew.manager.llm))
         for key, agent in agents.items():
-            binding = self.crew.agents.get(key)
-            doc, at = (self.cdoc, ("agents", key, "llm")) if binding and binding.llm else (self.adoc, (key, "llm"))
-            refs.append((doc, at, binding.llm if binding and binding.llm else agent.spec.llm))
-            if agent.spec.function_calling_llm:
-                refs.append((self.adoc, (key, "function_calling_llm"), agent.spec.function_calling_llm))
+            for field in ("llm", "function_calling_llm"):
+                refs.append((*self.where("agents", key, field), getattr(agent.spec, field)))
         for doc, at, name in refs:
             if name is not None and name not in self.profiles:
                 self.add(doc, at, f"unknown model profile '{name}'",
