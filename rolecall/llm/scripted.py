@@ -102,6 +102,9 @@ class ScriptedLLM(RolecallLLM):
                     "coworker": coworker.role.strip()}})
         if ctx.response_model is not None:
             return sample(ctx.response_model, ctx.role)
+        structured = getattr(ctx.task, "output_pydantic", None) or getattr(ctx.task, "output_json", None)
+        if structured is not None:  # an agent with tools gets no response_model; answer in JSON text
+            return final(sample(structured, ctx.role).model_dump_json())
         what = ctx.task_name or _first_words(_text(ctx.task, "description"))
         return final(f"{ctx.role} finished {what}: {_first_words(_text(ctx.task, 'expected_output'), 20)}")
 
