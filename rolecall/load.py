@@ -6,6 +6,7 @@ file and line.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import UnionType
@@ -116,6 +117,44 @@ def parse_model(doc: YamlDoc, at: KeyPath, model: type[BaseModel], problems: lis
                 seen.add((path, message))
                 problems.append(doc.problem((*at, *path), message, hint))
         return None
+
+
+def parse_lenient(doc: YamlDoc, at: KeyPath, model: type[BaseModel], problems: list[Problem]) -> Any:
+    """Like ``parse_model``, but on failure also returns a best-effort model without the bad keys,
+    so later checks still run and every problem is reported at once, without knock-on noise."""
+    parsed = parse_model(doc, at, model, problems)
+    data = _get(doc.data, at)
+    if parsed is not None or not isinstance(data, dict):
+        return parsed
+    for cut_deep in (True, False):  # first drop only the bad keys; failing that, their top-level keys
+        kept = copy.deepcopy(data)
+        try:
+            model.model_validate(kept)
+        except ValidationError as exc:
+            for err in exc.errors():
+                path = _real_path(data, tuple(err["loc"]))
+                if err["type"] != "missing" and path:
+                    _drop(kept, path if cut_deep else path[:1])
+        for name, field in model.model_fields.items():
+            if field.is_required() and name not in kept:
+                kept[name] = ""  # a required text key that is missing or broken: already reported
+        try:
+            return model.model_validate(kept)
+        except ValidationError:
+            continue
+    return None
+
+
+def _drop(data: Any, path: KeyPath) -> None:
+    for part in path[:-1]:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(data, dict):
+        data.pop(path[-1], None)
+    elif isinstance(data, list) and isinstance(path[-1], int) and path[-1] < len(data):
+        data[path[-1]] = None  # keep indexes of the other items stable
 
 
 def _explain(data: Any, err: Any, model: type[BaseModel]) -> tuple[KeyPath, str, str]:

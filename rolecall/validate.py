@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from .definition import AgentDef, CrewDef, TaskDef, ToolUse
 from .discover import CrewRef
-from .load import KeyPath, YamlDoc, kind_of, load_yaml, parse_model
+from .load import KeyPath, YamlDoc, kind_of, load_yaml, parse_lenient
 from .problem import Problem, RolecallError, did_you_mean, errors
 from .project import Project
 from .spec import AgentSpec, CrewSpec, InlineSchema, TaskSpec
@@ -47,7 +47,7 @@ def validate(project: Project, ref: CrewRef, profiles: Iterable[str], env: dict[
     agents_doc, tasks_doc, crew_doc = docs
     agents = _entries(agents_doc, AgentSpec, problems, "agent")
     tasks = _entries(tasks_doc, TaskSpec, problems, "task")
-    crew = parse_model(crew_doc, (), CrewSpec, problems)
+    crew = parse_lenient(crew_doc, (), CrewSpec, problems)
     if crew is None or agents is None or tasks is None:
         return Result(None, problems)
     checker = _Checker(project, ref, agents_doc, tasks_doc, crew_doc, agents, tasks, crew,
@@ -78,20 +78,19 @@ def _load_docs(ref: CrewRef, problems: list[Problem]) -> tuple[YamlDoc, YamlDoc,
 
 
 def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what: str) -> dict[str, Any] | None:
-    out: dict[str, Any] = {}
-    ok = True
+    """Each entry of agents.yaml or tasks.yaml; a broken entry is reported and kept as best we can."""
     if not doc.data:
         problems.append(doc.problem((), f"no {what}s defined"))
         return None
+    out: dict[str, Any] = {}
     for key, value in doc.data.items():
         if not isinstance(value, dict):
             problems.append(doc.problem((key,), f"a {what} must be a mapping of settings, not {kind_of(value)}"))
-            ok = False
             continue
-        parsed = parse_model(doc, (key,), model, problems)
-        ok = ok and parsed is not None
-        out[key] = parsed
-    return out if ok else None
+        parsed = parse_lenient(doc, (key,), model, problems)
+        if parsed is not None:
+            out[key] = parsed
+    return out
 
 
 # --- cross-references and rules ---------------------------------------------
