@@ -10,7 +10,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from crewai import Agent, Crew, Process, Task
+from crewai import Agent, Process, Task
 from pydantic import BaseModel, create_model
 
 from . import toolbox
@@ -31,7 +31,7 @@ _TASK_PASSTHROUGH = ("async_execution", "human_input", "create_directory", "mark
 
 @dataclass
 class Assembly:
-    crew: Crew
+    crew_kwargs: dict[str, Any]  # everything crewai.Crew needs but the task list, which run.py chooses
     agents: dict[str, Agent]  # by agents.yaml key, manager included
     tasks: dict[str, Task]  # by tasks.yaml key, in order
     manager: Agent | None
@@ -60,7 +60,9 @@ def assemble(project: Project, crew: CrewDef, values: Mapping[str, Any], llms: L
         kwargs["manager_agent"] = manager
     elif crew.hierarchical and crew.spec.manager and crew.spec.manager.llm:
         kwargs["manager_llm"] = llms.get(crew.spec.manager.llm)
-    return Assembly(Crew(**kwargs), agents, tasks, manager)
+    kwargs.pop("tasks")
+    return Assembly(kwargs, agents, tasks, manager)
+
 
 
 def _agent(crew: CrewDef, agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str) -> Agent:

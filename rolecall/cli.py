@@ -17,7 +17,7 @@ from .problem import Problem, RolecallError, errors
 from .project import Project
 from .validate import check, validate
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_AWAITING = 0, 1, 2, 3
 
 
 def main(argv: Sequence[str], project_root: Path | None = None) -> int:
@@ -115,12 +115,89 @@ def cmd_run(project: Project, args: argparse.Namespace) -> int:
     values = _inputs(crew.inputs, args.input)
     report(warnings, project)
     from .run import run_crew  # imports crewai
-    result = run_crew(project, crew, values, llm=args.llm)
-    if args.json:
+    return _finish_run(args, lambda listener: run_crew(
+        project, crew, values, llm=args.llm, max_cost=args.max_cost, approve_all=args.approve_all,
+        listener=listener))
+
+
+def cmd_resume(project: Project, args: argparse.Namespace) -> int:
+    from .run import open_store, resume_run
+    row = _run_row(project, args.run_id)
+    crew, _ = check(project, find(project, row["crew"]))
+    return _finish_run(args, lambda listener: resume_run(
+        project, row["id"], crew, force=args.force, approve_all=args.approve_all, listener=listener))
+
+
+def cmd_approve(project: Project, args: argparse.Namespace) -> int:
+    from .run import open_store, resume_run
+    from .store import now
+    row = _run_row(project, args.run_id)
+    store = open_store(project)
+    pending = [a for a in store.rows("approvals", row["id"]) if a["status"] == "pending"]
+    if args.task:
+        pending = [a for a in pending if a["task"] == args.task]
+    if not pending:
+        raise RolecallError(Problem(f"run {row['id']} has no pending approval"
+                                    + (f" for task '{args.task}'" if args.task else "")))
+    if len(pending) > 1:
+        raise RolecallError(Problem("several approvals are pending", hint="name one with --task"))
+    gate = pending[0]
+    if args.reject and not args.reason:
+        raise RolecallError(Problem("a rejection needs a reason", hint='add --reason "what to change"'))
+    decision = "rejected" if args.reject else "approved"
+    store.update("approvals", {"run_id": row["id"], "task": gate["task"], "mode": gate["mode"]},
+                 status=decision, reason=args.reason, decided_at=now())
+    print(f"{gate['task']}: {decision}" + (f" ({args.reason})" if args.reason else ""))
+    if decision == "rejected" and gate["mode"] == "before":
+        store.update("runs", {"id": row["id"]}, status="rejected", finished_at=now(),
+                     error=f"task '{gate['task']}' was not approved to start: {args.reason}")
+        print(f"run {row['id']}: rejected")
+        return EXIT_FAILED
+    crew, _ = check(project, find(project, row["crew"]))
+    return _finish_run(args, lambda listener: resume_run(project, row["id"], crew, force=args.force,
+                                                         listener=listener))
+
+
+def _finish_run(args: argparse.Namespace, start: Any) -> int:
+    from .progress import progress_for
+    progress = progress_for()
+    try:
+        result = start(progress)
+    finally:
+        progress.close()
+    print(result.render())
+    if getattr(args, "json", False):
         print(json.dumps(result.summary()))
-    else:
-        print(result.render())
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return {"completed": EXIT_OK, "awaiting_approval": EXIT_AWAITING}.get(result.status, EXIT_FAILED)
+
+
+def _run_row(project: Project, run_id: str) -> dict[str, Any]:
+    from .store import RunStore
+    from .settings import Settings
+    path = Settings(project).store_path
+    row = RunStore(path).run(run_id) if path.exists() else None
+    if row is None:
+        raise RolecallError(Problem(f"no run '{run_id}'", hint="see python main.py runs"))
+    return row
+
+
+def cmd_runs(project: Project, args: argparse.Namespace) -> int:
+    from .history import render_runs
+    print(render_runs(project, args.crew, args.limit))
+    return EXIT_OK
+
+
+def cmd_show_run(project: Project, args: argparse.Namespace) -> int:
+    from .history import render_run
+    print(render_run(project, _run_row(project, args.run_id)["id"]))
+    return EXIT_OK
+
+
+def cmd_report(project: Project, args: argparse.Namespace) -> int:
+    from .report import write_report
+    path = write_report(project, _run_row(project, args.run_id)["id"], Path(args.out) if args.out else None)
+    print(path)
+    return EXIT_OK
 
 
 def cmd_new(project: Project, args: argparse.Namespace) -> int:
@@ -184,7 +261,29 @@ def _parser() -> argparse.ArgumentParser:
                        help="an input value; repeat for several")
         if name == "run":
             p.add_argument("--llm", help="model profile from config/llm.yaml for every agent in this run")
+            p.add_argument("--max-cost", type=float, metavar="USD", help="stop before the run costs more")
+            p.add_argument("--approve-all", action="store_true", help="approve every approval gate (unattended)")
             p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p = add("resume", cmd_resume, "rerun only what did not finish in a failed or interrupted run")
+    p.add_argument("run_id")
+    p.add_argument("--force", action="store_true", help="resume even though the crew changed")
+    p.add_argument("--approve-all", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p = add("approve", cmd_approve, "decide a pending approval and resume the run")
+    p.add_argument("run_id")
+    p.add_argument("--task", help="the task to decide (when several wait)")
+    p.add_argument("--reject", action="store_true", help="reject instead of approve")
+    p.add_argument("--reason", help="why; a rejected task is redone with it as feedback")
+    p.add_argument("--force", action="store_true", help="resume even though the crew changed")
+    p.add_argument("--json", action="store_true")
+    p = add("runs", cmd_runs, "recent runs: status, duration, tokens, cost")
+    p.add_argument("--crew")
+    p.add_argument("--limit", type=int, default=20)
+    add("show-run", cmd_show_run, "one run: tasks, who did them, delegations, calls, errors, outputs"
+        ).add_argument("run_id")
+    p = add("report", cmd_report, "write a self-contained HTML report of a run and print its path")
+    p.add_argument("run_id")
+    p.add_argument("--out", help="file to write (default: the run folder's report.html)")
     p = add("new", cmd_new, "scaffold a crew package that validates and runs straight away")
     p.add_argument("name")
     p.add_argument("--process", choices=["sequential", "hierarchical"], default="sequential")

@@ -14,7 +14,8 @@ class Project:
     @classmethod
     def at(cls, root: str | os.PathLike[str] | None = None) -> "Project":
         chosen = root or os.environ.get("ROLECALL_PROJECT") or Path.cwd()
-        return cls(Path(chosen).resolve())
+        runs = os.environ.get("ROLECALL_RUNS")  # run folders and store elsewhere (tests, CI, shared disks)
+        return cls(Path(chosen).resolve(), Path(runs).resolve() if runs else None)
 
     @property
     def crews_dir(self) -> Path:

@@ -1,17 +1,22 @@
 """Stage 6: record what happened in a run, from crewai's own event bus, as it happens.
 
-Each finished task's output is written to ``runs/<run-id>/`` the moment crewai
-reports it, so a run that fails later keeps everything finished before.
+Every fact goes to the run store the moment crewai reports it, and each
+finished task's output to ``runs/<run-id>/``, so a run that fails or is killed
+later keeps everything finished before. Secrets are redacted on the way out.
 """
 from __future__ import annotations
 
 import json
 import threading
+import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
+
+from .redact import Redactor
+from .store import RunStore
 
 DELEGATION_TOOLS = {"Delegate work to coworker": "delegate", "Ask question to coworker": "ask"}
 
@@ -19,9 +24,9 @@ DELEGATION_TOOLS = {"Delegate work to coworker": "delegate", "Ask question to co
 @dataclass
 class TaskRecord:
     key: str
-    agent: str | None  # agents.yaml key of the agent that did the work
-    role: str | None
-    status: str = "pending"  # pending, running, completed, failed
+    agent: str | None = None  # agents.yaml key of the agent that did the work
+    role: str | None = None
+    status: str = "pending"  # pending, running, completed, failed, awaiting_approval, interrupted
     output: str | None = None
     structured: dict[str, Any] | None = None
     file: str | None = None
@@ -48,6 +53,7 @@ class ToolCall:
     arguments: Any
     output_chars: int | None = None
     error: str | None = None
+    row: int = 0
 
 
 @dataclass
@@ -57,38 +63,52 @@ class ModelCall:
     model: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost: float | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+Listener = Callable[[str, dict[str, Any]], None]  # progress: (what happened, details)
 
 
 class Recorder:
-    """Listens to crewai's events for one run and keeps the run folder up to date."""
+    """Listens to crewai's events for one run; keeps the store and the run folder up to date."""
 
-    def __init__(self, run_dir: Path, task_order: list[str], role_keys: dict[str, str],
-                 output_files: dict[str, str] | None = None):
-        self.run_dir = run_dir
-        self.output_files = output_files or {}  # task key -> output_file, relative to the run folder
-        self.order = task_order
+    def __init__(self, run_id: str, run_dir: Path, task_order: list[str], role_keys: dict[str, str],
+                 store: RunStore, redactor: Redactor, cost: Callable[[str, int, int], float | None],
+                 output_files: dict[str, str] | None = None, listener: Listener | None = None):
+        self.run_id, self.run_dir, self.order = run_id, run_dir, task_order
         self.role_keys = role_keys  # filled role -> agents.yaml key
-        self.tasks: dict[str, TaskRecord] = {k: TaskRecord(k, None, None) for k in task_order}
+        self.store, self.redactor, self.cost = store, redactor, cost
+        self.output_files = output_files or {}  # task key -> output_file, relative to the run folder
+        self.listener = listener or (lambda what, details: None)
+        self.tasks: dict[str, TaskRecord] = {k: TaskRecord(k) for k in task_order}
         self.delegations: list[Delegation] = []
         self.tool_calls: list[ToolCall] = []
         self.model_calls: list[ModelCall] = []
-        self._lock = threading.Lock()
+        self._started: dict[str, float] = {}  # model call id -> perf_counter at start
+        self._lock = threading.RLock()
         run_dir.mkdir(parents=True, exist_ok=True)
 
     def agent_key(self, role: str | None) -> str | None:
         return self.role_keys.get((role or "").strip(), role)
 
+    def role_of(self, key: str | None) -> str | None:
+        return next((r for r, k in self.role_keys.items() if k == key), None)
+
     @contextmanager
     def listening(self) -> Iterator["Recorder"]:
         from crewai.events import crewai_event_bus
-        from crewai.events.types.llm_events import LLMCallCompletedEvent
+        from crewai.events.types.llm_events import LLMCallCompletedEvent, LLMCallFailedEvent, LLMCallStartedEvent
         from crewai.events.types.task_events import TaskCompletedEvent, TaskFailedEvent, TaskStartedEvent
         from crewai.events.types.tool_usage_events import (ToolUsageErrorEvent, ToolUsageFinishedEvent,
                                                            ToolUsageStartedEvent)
         handlers = {TaskStartedEvent: self.on_task_started, TaskCompletedEvent: self.on_task_completed,
                     TaskFailedEvent: self.on_task_failed, ToolUsageStartedEvent: self.on_tool_started,
                     ToolUsageFinishedEvent: self.on_tool_finished, ToolUsageErrorEvent: self.on_tool_error,
-                    LLMCallCompletedEvent: self.on_model_call}
+                    LLMCallStartedEvent: self.on_model_started, LLMCallCompletedEvent: self.on_model_call,
+                    LLMCallFailedEvent: self.on_model_failed}
+        handlers.update(_resilience_handlers(self.on_model_event))
         wrapped = {kind: self._guarded(handler) for kind, handler in handlers.items()}
         for kind, handler in wrapped.items():
             crewai_event_bus.on(kind)(handler)
@@ -105,19 +125,27 @@ class Recorder:
                 handler(event)
         return run
 
-    # --- event handlers (called under the lock) ---------------------------------
+    # --- tasks ------------------------------------------------------------------
     def _task_key(self, event: Any) -> str | None:
         task = getattr(event, "task", None)
         name = getattr(task, "name", None) or getattr(event, "task_name", None)
         return name if name in self.tasks else None
+
+    def _save_task(self, key: str) -> None:
+        t = self.tasks[key]
+        self.store.upsert_task(self.run_id, key, self.order.index(key), agent=t.agent, role=t.role,
+                               status=t.status, output=t.output, structured=t.structured,
+                               started_at=t.started_at, finished_at=t.finished_at, error=t.error)
 
     def on_task_started(self, event: Any) -> None:
         key = self._task_key(event)
         if key:
             record = self.tasks[key]
             role = getattr(getattr(event.task, "agent", None), "role", None)
-            record.status, record.started_at = "running", _iso(event)
-            record.role, record.agent = role, self.agent_key(role)
+            record.status, record.started_at, record.error = "running", _iso(event), None
+            record.role, record.agent, record.delegated_to = role, self.agent_key(role), []
+            self._save_task(key)
+            self.listener("task_started", {"task": key, "agent": record.agent})
 
     def on_task_completed(self, event: Any) -> None:
         key = self._task_key(event)
@@ -125,19 +153,31 @@ class Recorder:
             return
         record, output = self.tasks[key], event.output
         record.status, record.finished_at = "completed", _iso(event)
-        record.output = output.raw
-        record.structured = output.json_dict or (output.pydantic.model_dump() if output.pydantic else None)
+        record.output = self.redactor.text(output.raw or "")
+        structured = output.json_dict or (output.pydantic.model_dump() if output.pydantic else None)
+        record.structured = json.loads(self.redactor.text(json.dumps(structured))) if structured else None
         if record.delegated_to:  # in a hierarchical crew the coworker did the work, not the manager
             record.agent = record.delegated_to[-1]
-            record.role = next((r for r, k in self.role_keys.items() if k == record.agent), record.role)
+            record.role = self.role_of(record.agent) or record.role
         record.file = str(self._write_output(key, record))
+        self._save_task(key)
+        self.listener("task_completed", {"task": key, "agent": record.agent})
 
     def on_task_failed(self, event: Any) -> None:
         key = self._task_key(event)
         if key:
-            self.tasks[key].status, self.tasks[key].error = "failed", str(event.error)
-            self.tasks[key].finished_at = _iso(event)
+            record = self.tasks[key]
+            record.status, record.error, record.finished_at = "failed", self.redactor.text(str(event.error)), _iso(event)
+            self._save_task(key)
+            self.listener("task_failed", {"task": key, "error": record.error})
 
+    def carry_over(self, row: dict[str, Any]) -> None:
+        """A task finished by an earlier attempt of this run (resume, approval)."""
+        record = self.tasks[row["key"]]
+        for name in ("agent", "role", "status", "output", "structured", "started_at", "finished_at"):
+            setattr(record, name, row.get(name))
+
+    # --- tools and delegation -------------------------------------------------------
     def on_tool_started(self, event: Any) -> None:
         args = event.tool_args
         if isinstance(args, str):
@@ -147,39 +187,74 @@ class Recorder:
                 pass
         task = self._task_key(event) or self._running_task()
         agent = self.agent_key(event.agent_role)
-        self.tool_calls.append(ToolCall(task, agent, event.tool_name, args))
+        call = ToolCall(task, agent, event.tool_name, args)
+        call.row = self.store.insert("tool_calls", run_id=self.run_id, task=task, agent=agent, tool=event.tool_name,
+                                     arguments=args, at=_iso(event))
+        self.tool_calls.append(call)
         kind = DELEGATION_TOOLS.get(event.tool_name)
         if kind and isinstance(args, dict):
-            coworker = self.agent_key(str(args.get("coworker") or args.get("co_worker") or ""))
+            coworker = self.agent_key(str(args.get("coworker") or args.get("co_worker") or "")) or "?"
             request = str(args.get("task") or args.get("question") or "")
-            self.delegations.append(Delegation(task, agent or "?", coworker or "?", kind, request))
-            if kind == "delegate" and task and coworker:
+            self.delegations.append(Delegation(task, agent or "?", coworker, kind, request))
+            self.store.insert("delegations", run_id=self.run_id, task=task, manager=agent or "?", coworker=coworker,
+                              kind=kind, request=request, at=_iso(event))
+            if kind == "delegate" and task:
                 self.tasks[task].delegated_to.append(coworker)
+            self.listener("delegated", {"task": task, "manager": agent, "coworker": coworker})
+        else:
+            self.listener("tool", {"task": task, "agent": agent, "tool": event.tool_name})
 
     def on_tool_finished(self, event: Any) -> None:
         call = self._open_call(event.tool_name)
         if call is not None:
             call.output_chars = len(str(event.output))
+            self.store.update("tool_calls", {"id": call.row}, result_chars=call.output_chars, finished_at=_iso(event))
 
     def on_tool_error(self, event: Any) -> None:
         call = self._open_call(event.tool_name)
         if call is not None:
-            call.error = str(event.error)
-
-    def on_model_call(self, event: Any) -> None:
-        usage = event.usage or {}
-        task = event.task_name if event.task_name in self.tasks else self._running_task()
-        self.model_calls.append(ModelCall(
-            task, self.agent_key(event.agent_role), event.model or "?",
-            int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)))
-
-    def _running_task(self) -> str | None:
-        running = [k for k, t in self.tasks.items() if t.status == "running"]
-        return running[-1] if running else None
+            call.error = self.redactor.text(str(event.error))
+            self.store.update("tool_calls", {"id": call.row}, error=call.error, finished_at=_iso(event))
 
     def _open_call(self, tool: str) -> ToolCall | None:
         return next((c for c in reversed(self.tool_calls) if c.tool == tool and c.output_chars is None
                      and c.error is None), None)
+
+    # --- model calls ------------------------------------------------------------------
+    def on_model_started(self, event: Any) -> None:
+        self._started[event.call_id] = time.perf_counter()
+
+    def on_model_call(self, event: Any) -> None:
+        usage = event.usage or {}
+        prompt, completion = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        self._add_model_call(event, prompt, completion, None)
+
+    def on_model_failed(self, event: Any) -> None:
+        self._add_model_call(event, 0, 0, self.redactor.text(str(event.error)))
+
+    def _add_model_call(self, event: Any, prompt: int, completion: int, error: str | None) -> None:
+        task = event.task_name if event.task_name in self.tasks else self._running_task()
+        start = self._started.pop(event.call_id, None)
+        latency = round((time.perf_counter() - start) * 1000, 1) if start is not None else None
+        model = event.model or "?"
+        call = ModelCall(task, self.agent_key(event.agent_role), model, prompt, completion,
+                         self.cost(model, prompt, completion), latency, error)
+        self.model_calls.append(call)
+        self.store.insert("model_calls", run_id=self.run_id, task=call.task, agent=call.agent, model=model,
+                          prompt_tokens=prompt, completion_tokens=completion, cost=call.cost,
+                          latency_ms=latency, error=error, at=_iso(event))
+        self.listener("model_call", {"task": task, "agent": call.agent, "tokens": prompt + completion})
+
+    def on_model_event(self, event: Any) -> None:
+        """Retries, fallbacks and breaker changes from rolecall's resilient models."""
+        detail = {k: v for k, v in event.model_dump(mode="json").items()
+                  if k not in ("timestamp", "source_fingerprint", "source_type", "fingerprint_metadata")}
+        self.store.insert("events", run_id=self.run_id, kind=event.type, detail=detail, at=_iso(event))
+        self.listener("model_event", detail)
+
+    def _running_task(self) -> str | None:
+        running = [k for k, t in self.tasks.items() if t.status == "running"]
+        return running[-1] if running else None
 
     # --- files ---------------------------------------------------------------
     def _write_output(self, key: str, record: TaskRecord) -> Path:
@@ -196,14 +271,15 @@ class Recorder:
             target.write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
         return file
 
-    def write_summary(self, summary: dict[str, Any]) -> Path:
-        file = self.run_dir / "run.json"
-        body = {**summary, "tasks": [asdict(t) for t in self.tasks.values()],
-                "delegations": [asdict(d) for d in self.delegations],
-                "tool_calls": [asdict(c) for c in self.tool_calls],
-                "model_calls": [asdict(c) for c in self.model_calls]}
-        file.write_text(json.dumps(body, indent=2, default=str, ensure_ascii=False) + "\n", encoding="utf-8")
-        return file
+
+def _resilience_handlers(handler: Callable[[Any], None]) -> dict[type, Callable[[Any], None]]:
+    """Event types the resilient model wrapper emits, if that module defines them."""
+    try:
+        from .llm import resilience
+    except ImportError:
+        return {}
+    kinds = getattr(resilience, "EVENT_TYPES", ())
+    return {kind: handler for kind in kinds}
 
 
 def _iso(event: Any) -> str:

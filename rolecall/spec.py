@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, Strict
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: a model is compiled on first use, so commands pay only for the files they read
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # A tool binding: a registry name, or {name: {constructor kwargs}} such as
@@ -68,6 +69,9 @@ class TaskSettings(Strict):
     markdown: StrictBool | None = None
     guardrail: StrictStr | None = Field(None, description="A plain-language check CrewAI asks the model to apply.")
     guardrail_max_retries: StrictInt | None = Field(None, ge=0)
+    approval: Literal["required", "before"] | None = Field(
+        None, description="Stop for a person's approval: 'required' before the output is accepted, "
+                          "'before' before the task starts. `main.py approve RUN_ID` decides.")
 
 
 class TaskSpec(TaskSettings):
@@ -126,6 +130,10 @@ class TaskBinding(TaskSettings):
         None, description="A pydantic model name in schemas.py, or fields inline; the task gets output_pydantic.")
 
 
+class Budget(Strict):
+    max_cost: float = Field(gt=0, description="USD; the run stops cleanly before a model call would pass it.")
+
+
 class CrewSpec(Strict):
     """crew.yaml: what a CrewAI project usually writes in crew.py."""
 
@@ -136,6 +144,7 @@ class CrewSpec(Strict):
     agents: dict[StrictStr, AgentBinding] = Field(default_factory=dict)
     tasks: dict[StrictStr, TaskBinding] = Field(default_factory=dict)
     llm: StrictStr | None = Field(None, description="Default model profile for this crew's agents.")
+    budget: Budget | None = None
     verbose: StrictBool = False
 
 

@@ -279,6 +279,10 @@ class _Checker:
                 doc, at = self.where("tasks", task.key, "output_file")
                 self.add(doc, at, f"output_file '{task.output_file}' must stay inside the run folder",
                          "use a relative path such as report.md or out/report.md")
+            if task.spec.approval and task.spec.async_execution:
+                doc, at = self.where("tasks", task.key, "approval")
+                self.add(doc, at, "an asynchronous task cannot wait for approval",
+                         "make it synchronous, or put the approval on the task that joins it")
         last = list(tasks.values())[-1] if tasks else None
         if last is not None and last.spec.async_execution:
             self.add(self.tdoc, (last.key, "async_execution"),

@@ -28,5 +28,5 @@ def repo_project(tmp_path: Path) -> Project:
 @pytest.fixture(autouse=True)
 def _no_ambient_model_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests choose their model explicitly; a developer's shell must not leak in."""
-    for name in ("ROLECALL_LLM", "ROLECALL_SCRIPT", "ROLECALL_SCRIPTED_DELAY", "ROLECALL_PROJECT"):
+    for name in ("ROLECALL_LLM", "ROLECALL_SCRIPT", "ROLECALL_SCRIPTED_DELAY", "ROLECALL_PROJECT", "ROLECALL_RUNS"):
         monkeypatch.delenv(name, raising=False)

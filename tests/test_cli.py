@@ -97,9 +97,7 @@ def test_commands_that_run_no_crew_never_import_crewai(command):
 
 @pytest.mark.crew
 def test_run_prints_output_writes_run_folder_and_exits_0(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("ROLECALL_PROJECT", str(REPO))
-    from rolecall.project import Project
-    monkeypatch.setattr(Project, "runs_dir", property(lambda self: tmp_path / "runs"))
+    monkeypatch.setenv("ROLECALL_RUNS", str(tmp_path / "runs"))
     code, out, _ = cli(capsys, "run", "research_report", "--llm", "scripted", "--json")
     last = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and last["status"] == "completed" and last["output"]
