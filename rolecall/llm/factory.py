@@ -1,33 +1,88 @@
-"""Turn a profile name into a live crewai LLM object (imports crewai)."""
+"""Turn a profile name into a live crewai LLM object (imports crewai when building)."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from typing import Any
 
-from ..problem import Problem, RolecallError
+from ..problem import Problem, RolecallError, did_you_mean
 from ..project import Project
 from .profiles import LlmConfig, ProfileSpec, expand
 
 
 class LlmPool:
-    """One LLM object per profile for a run; agents on the same profile share it."""
+    """One LLM object per profile for a run; agents on the same profile share it.
+
+    Fallback profiles are built through the pool too, so a profile that is both an agent's
+    model and another profile's fallback is one object with one token count.
+    """
 
     def __init__(self, project: Project, config: LlmConfig, override: str | None = None):
         self.project, self.config, self.override = project, config, override
         self._built: dict[str, Any] = {}
+        check_fallbacks(config)
 
     def get(self, name: str) -> Any:
-        name = self.override or name
-        if name not in self._built:
-            self._built[name] = build(name, self.config.profiles[name], self.project)
-        return self._built[name]
+        return self._profile(self.override or name)
 
     def all(self) -> dict[str, Any]:
-        return dict(self._built)
+        """Every LLM built so far, by profile name, each unwrapped as well as wrapped.
+
+        Callers configure models by type (the scripted model learns agent keys), which must
+        reach a model even when it sits inside a resilience wrapper.
+        """
+        found = dict(self._built)
+        for name, llm in self._built.items():
+            for link in getattr(llm, "links", [])[:1]:
+                found[f"{name}#inner"] = link.llm
+        return found
+
+    def _profile(self, name: str) -> Any:
+        if name not in self._built:
+            spec = self.config.profiles[name]
+            fallbacks = [(other, self._profile(other)) for other in spec.fallback]
+            self._built[name] = build(name, spec, self.project, fallbacks)
+        return self._built[name]
 
 
-def build(name: str, profile: ProfileSpec, project: Project) -> Any:
+def check_fallbacks(config: LlmConfig) -> None:
+    """Every ``fallback`` names a known profile and no chain leads back to where it started."""
+    problems: list[Problem] = []
+    for name, spec in config.profiles.items():
+        for other in spec.fallback:
+            if other not in config.profiles:
+                problems.append(Problem(f"profile '{name}': fallback '{other}' is not a model profile",
+                                        hint=did_you_mean(other, config.profiles) or
+                                        f"profiles: {', '.join(config.profiles)}"))
+    if problems:
+        raise RolecallError(problems)
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            cycle = " -> ".join([*path[path.index(name):], name])
+            raise RolecallError(Problem(f"model profiles fall back in a circle: {cycle}",
+                                        hint="a fallback chain must end; remove one of these fallback entries "
+                                             "in config/llm.yaml"))
+        for other in config.profiles[name].fallback:
+            visit(other, (*path, name))
+
+    for name in config.profiles:
+        visit(name, ())
+
+
+def build(name: str, profile: ProfileSpec, project: Project,
+          fallbacks: list[tuple[str, Any]] | None = None) -> Any:
+    """The LLM for ``profile``; wrapped in a ``ResilientLLM`` when it asks for retries,
+    a breaker or fallbacks (each fallback given as (profile name, its built LLM))."""
+    from .resilience import Policy, ResilientLLM, wants_resilience
+    resilient = wants_resilience(profile)
+    llm = _plain(name, profile, project, resilient)
+    if not resilient:
+        return llm
+    return ResilientLLM.around(name, llm, Policy.of(profile), fallbacks or [])
+
+
+def _plain(name: str, profile: ProfileSpec, project: Project, resilient: bool) -> Any:
     if profile.provider == "scripted":
         from .scripted import ScriptedLLM
         script = Path(project.root, profile.script) if profile.script else None
@@ -36,10 +91,10 @@ def build(name: str, profile: ProfileSpec, project: Project) -> Any:
     if profile.provider == "local":
         from .local import local_llm
         return local_llm(name, profile)
-    return _openai(name, profile)
+    return _openai(name, profile, resilient)
 
 
-def _openai(name: str, profile: ProfileSpec) -> Any:
+def _openai(name: str, profile: ProfileSpec, resilient: bool = False) -> Any:
     from crewai import LLM
     key_env = profile.api_key_env or "OPENAI_API_KEY"
     api_key = os.environ.get(key_env)
@@ -54,4 +109,7 @@ def _openai(name: str, profile: ProfileSpec) -> Any:
     for field in ("temperature", "max_tokens", "timeout"):
         if getattr(profile, field) is not None:
             kwargs[field] = getattr(profile, field)
+    if resilient:
+        # the SDK would otherwise retry twice on its own, unseen; rolecall's policy does it visibly
+        kwargs["max_retries"] = 0
     return LLM(**kwargs)
