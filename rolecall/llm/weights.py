@@ -11,6 +11,7 @@ Stdlib only: ``doctor`` and ``validate`` use this without llama-cpp or crewai.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import importlib.metadata as metadata
 import os
 import shutil
@@ -21,7 +22,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from ..problem import Problem, RolecallError
 
@@ -232,60 +233,71 @@ def download(pinned: PinnedModel, target: Path, endpoint: str = HUB, timeout: fl
              progress: Callable[[str], None] | None = None) -> Path:
     """GET the pinned file into ``target``; a broken transfer resumes from ``<target>.part``.
 
-    Only a complete file with the right size and sha256 is renamed into place.
+    Only a complete file with the right size and sha256 is renamed into place; a complete
+    file with the wrong bytes is deleted. Network trouble raises ``OSError``.
     """
     url = pinned.url(endpoint)
     partial = target.with_name(target.name + ".part")
     target.parent.mkdir(parents=True, exist_ok=True)
-    _check_space(target.parent, pinned.size - (partial.stat().st_size if partial.exists() else 0))
+    digest, have = _resume(partial, pinned.size)
+    _check_space(target.parent, pinned.size - have)
+    if have < pinned.size:
+        digest, have = _fetch(url, partial, digest, have, pinned, timeout, progress or _stderr)
+    if have < pinned.size:  # keep the partial file: the next try resumes from it
+        raise OSError(f"the download from {url} stopped at {have} of {pinned.size} bytes")
+    if have != pinned.size or digest.hexdigest() != pinned.sha256:
+        partial.unlink(missing_ok=True)
+        raise RolecallError(Problem(
+            f"the file downloaded from {url} does not match the pinned {pinned.name} "
+            f"({have} bytes, sha256 {digest.hexdigest()}; expected {pinned.size} bytes, sha256 {pinned.sha256})",
+            hint="nothing was kept; check HF_ENDPOINT or any proxy in between"))
+    os.replace(partial, target)
+    return target
+
+
+def _resume(partial: Path, size: int) -> tuple[Any, int]:
+    """The hash state and length of what an earlier, broken download left behind."""
     digest = hashlib.sha256()
-    have = 0
-    if partial.exists():
-        if partial.stat().st_size > pinned.size:
-            partial.unlink()
-        else:
-            with partial.open("rb") as f:
-                while block := f.read(CHUNK):
-                    digest.update(block)
-            have = partial.stat().st_size
+    if not partial.exists():
+        return digest, 0
+    if partial.stat().st_size > size:
+        partial.unlink()
+        return digest, 0
+    with partial.open("rb") as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+    return digest, partial.stat().st_size
+
+
+def _fetch(url: str, partial: Path, digest: Any, have: int, pinned: PinnedModel, timeout: float,
+           say: Callable[[str], None]) -> tuple[Any, int]:
     request = urllib.request.Request(url, headers={"User-Agent": "rolecall"})
     if have:
         request.add_header("Range", f"bytes={have}-")
-    say = progress or _stderr
-    say(f"rolecall: downloading {pinned.name} ({pinned.size / 1e6:.0f} MB) from {url}")
+    say(f"rolecall: downloading {pinned.name} ({pinned.size / 1e6:.0f} MB) from {url}"
+        + (f", resuming at {have / 1e6:.0f} MB" if have else ""))
     try:
         response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have == pinned.size:  # already complete, only the rename was missing
-            response = None
-        else:
-            raise OSError(f"HTTP {exc.code} from {url}") from None
-    if response is not None:
+        raise OSError(f"HTTP {exc.code} {exc.reason} from {url}") from None
+    try:
         with response:
-            if have and response.status != 206:  # server ignored the range: start over
+            if have and response.status != 206:  # the server ignored the range: start over
                 digest, have = hashlib.sha256(), 0
             with partial.open("ab" if have else "wb") as out:
-                shown = -1
+                shown = have * 10 // pinned.size
                 while block := response.read(CHUNK):
                     out.write(block)
                     digest.update(block)
                     have += len(block)
                     if have > pinned.size:
                         break
-                    percent = have * 100 // pinned.size
-                    if percent // 10 != shown:
-                        shown = percent // 10
-                        say(f"rolecall: {pinned.name}: {percent}%")
-    if have < pinned.size:  # keep the partial file: the next try resumes from it
-        raise OSError(f"the download stopped at {have} of {pinned.size} bytes")
-    if have != pinned.size or digest.hexdigest() != pinned.sha256:
-        partial.unlink(missing_ok=True)
-        raise RolecallError(Problem(
-            f"the file downloaded from {url} does not match the pinned {pinned.name} "
-            f"({have} bytes, sha256 {digest.hexdigest()[:16]}..., expected {pinned.size} bytes, "
-            f"sha256 {pinned.sha256[:16]}...)", hint="nothing was kept; check HF_ENDPOINT or any proxy in between"))
-    os.replace(partial, target)
-    return target
+                    if have * 10 // pinned.size != shown:
+                        shown = have * 10 // pinned.size
+                        say(f"rolecall: {pinned.name}: {have * 100 // pinned.size}%")
+    except http.client.HTTPException as exc:  # connection cut mid-body: what arrived stays for a resume
+        raise OSError(f"the download from {url} broke off at {have} bytes ({type(exc).__name__})") from None
+    return digest, have
 
 
 # --- checks ----------------------------------------------------------------------
@@ -320,6 +332,7 @@ def _write_verified(chunks: Iterator[bytes], target: Path, pinned: PinnedModel, 
             raise RolecallError(Problem(
                 f"{pinned.name} from {origin} does not match its pin: {size} bytes, sha256 "
                 f"{digest.hexdigest()}, expected {pinned.size} bytes, sha256 {pinned.sha256}", hint=hint))
+        os.chmod(temp, 0o644)  # mkstemp makes it private; the cache is shared like any download
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)

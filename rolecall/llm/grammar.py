@@ -1,0 +1,219 @@
+"""GBNF grammars that only admit a well-formed step of crewai's text protocol.
+
+A small model asked to use tools in free text gets the format wrong (it names
+two tools at once, or invents the answer). Constrained to
+
+    Thought: <one line>
+    Final Answer: <text>
+or
+    Thought: <one line>
+    Action: <one real tool name>
+    Action Input: <JSON object matching that tool's args schema>
+
+it calls tools and delegates reliably. The grammar is built from the tool
+objects crewai runs (name + ``args_schema``), never from prompt text; the
+``coworker`` argument of the delegation tools is limited to the real roles.
+
+Pure Python, no llama.cpp: grammars are plain text that llama.cpp parses.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+# crewai's delegation tools match the coworker by role (case-insensitive); only real roles are admitted
+COWORKER_FIELDS = ("coworker", "co_worker")
+
+_JSON_PRIMITIVES = r"""
+ws ::= [ ]?
+string ::= "\"" char* "\""
+char ::= [^"\\\x00-\x1f] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])
+integer ::= "-"? ("0" | [1-9] [0-9]{0,15})
+number ::= integer ("." [0-9]{1,15})? ([eE] [-+]? [0-9]{1,3})?
+boolean ::= "true" | "false"
+null ::= "null"
+value ::= object | array | string | number | boolean | null
+object ::= "{" ws ( string ws ":" ws value ( ws "," ws string ws ":" ws value )* )? ws "}"
+array ::= "[" ws ( value ( ws "," ws value )* )? ws "]"
+"""
+
+
+@dataclass
+class ToolSpec:
+    """What the grammar needs to know about one tool."""
+
+    name: str
+    schema: dict[str, Any]
+    coworkers: list[str] = field(default_factory=list)
+
+
+def tool_specs(tools: Iterable[Any]) -> list[ToolSpec]:
+    """Name, argument schema and (for delegation tools) coworker roles of crewai tool objects."""
+    specs = []
+    for tool in tools:
+        name = str(getattr(tool, "name", "") or "").strip()
+        if not name:
+            continue
+        args = getattr(tool, "args_schema", None)
+        schema: dict[str, Any] = {}
+        if args is not None and hasattr(args, "model_json_schema"):
+            schema = args.model_json_schema()
+        elif isinstance(args, dict):
+            schema = args
+        agents = getattr(tool, "agents", None) or []
+        roles = [" ".join(str(getattr(a, "role", "")).split()) for a in agents]
+        specs.append(ToolSpec(name, schema, [r for r in roles if r]))
+    return specs
+
+
+def react_grammar(tools: list[ToolSpec], thought_chars: int = 200, arg_chars: int = 400,
+                  final_schema: dict[str, Any] | None = None) -> str:
+    """A grammar for one ReAct step with these tools (Final Answer is always allowed).
+
+    Tool argument strings are capped at ``arg_chars`` (or the schema's ``maxLength``): a small
+    model otherwise keeps writing inside a JSON string until it runs out of tokens.
+    ``final_schema`` makes the final answer a JSON document of that schema (structured output).
+    """
+    out = _Rules()
+    calls = []
+    for i, tool in enumerate(tools):
+        schema = _restrict_coworker(tool.schema, tool.coworkers)
+        args = out.schema(schema, f"tool{i}-args", schema, string_cap=arg_chars)
+        # name and input are one alternative, so a tool's input always matches that tool
+        calls.append(f'"Action: " {_literal(tool.name)} "\\nAction Input: " {args}')
+    final_body = out.schema(final_schema, "final-json", final_schema) if final_schema else "answer"
+    steps = ['"Final Answer: " ' + final_body] + calls
+    out.add("root", f'"Thought: " thought "\\n" step')
+    out.add("thought", f"[^\\n]{{1,{thought_chars}}}")
+    out.add("step", " | ".join(f"( {s} )" for s in steps))
+    # the answer runs until the model ends its turn: any text, newlines included
+    out.add("answer", r"[^\x00]+")
+    return out.render()
+
+
+def json_grammar(schema: dict[str, Any]) -> str:
+    """A grammar for one JSON document matching ``schema`` (structured output without tools)."""
+    out = _Rules()
+    body = out.schema(schema, "doc", schema)
+    out.add("root", body)
+    return out.render()
+
+
+def _restrict_coworker(schema: dict[str, Any], coworkers: list[str]) -> dict[str, Any]:
+    if not coworkers or not isinstance(schema.get("properties"), dict):
+        return schema
+    props = dict(schema["properties"])
+    for key in COWORKER_FIELDS:
+        if key in props:
+            props[key] = {**props[key], "enum": list(dict.fromkeys(coworkers))}
+            props[key].pop("type", None)
+            props[key].pop("anyOf", None)
+    return {**schema, "properties": props}
+
+
+def _literal(text: str) -> str:
+    """A GBNF string literal (JSON escaping is a subset GBNF reads the same way)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+_NAME = re.compile(r"[^a-zA-Z0-9-]+")
+
+
+class _Rules:
+    """Collects named rules; JSON schema nodes become rules (shared primitives come once)."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, str] = {}
+
+    def add(self, name: str, body: str) -> str:
+        self.rules[name] = body
+        return name
+
+    def render(self) -> str:
+        mine = "\n".join(f"{name} ::= {body}" for name, body in self.rules.items())
+        return mine + "\n" + _JSON_PRIMITIVES.strip() + "\n"
+
+    def fresh(self, hint: str) -> str:
+        base = _NAME.sub("-", hint).strip("-").lower() or "r"
+        name, n = base, 1
+        while name in self.rules or name in _RESERVED:
+            n += 1
+            name = f"{base}-{n}"
+        self.rules[name] = ""  # reserve
+        return name
+
+    def schema(self, node: Any, hint: str, root: dict[str, Any], depth: int = 0, string_cap: int = 0) -> str:
+        """A rule expression for ``node``; ``root`` resolves ``$ref``; ``string_cap`` > 0 bounds strings."""
+        cap = string_cap
+        if not isinstance(node, dict) or depth > 12:
+            return "value"
+        if "$ref" in node:
+            return self.schema(_resolve(root, node["$ref"]), hint, root, depth + 1, cap)
+        if "const" in node:
+            return _literal(_json(node["const"]))
+        if "enum" in node:
+            return "( " + " | ".join(_literal(_json(v)) for v in node["enum"]) + " )"
+        for key in ("anyOf", "oneOf"):
+            if key in node:
+                parts = [self.schema(sub, f"{hint}-{i}", root, depth + 1, cap) for i, sub in enumerate(node[key])]
+                return "( " + " | ".join(parts) + " )"
+        if "allOf" in node and len(node["allOf"]) == 1:
+            return self.schema(node["allOf"][0], hint, root, depth + 1, cap)
+        kind = node.get("type")
+        if isinstance(kind, list):
+            return "( " + " | ".join(self.schema({**node, "type": k}, hint, root, depth + 1, cap) for k in kind) + " )"
+        if kind == "object" or (kind is None and "properties" in node):
+            return self._object(node, hint, root, depth, cap)
+        if kind == "array":
+            item = self.schema(node.get("items", {}), f"{hint}-item", root, depth + 1, cap)
+            name = self.fresh(hint)
+            return self.add(name, f'"[" ws ( {item} ( ws "," ws {item} )* )? ws "]"')
+        if kind == "string":
+            limits = [int(n) for n in (node.get("maxLength"), cap) if n]
+            return self._string(min(limits)) if limits else "string"
+        return {"integer": "integer", "number": "number", "boolean": "boolean",
+                "null": "null"}.get(str(kind), "value")
+
+    def _string(self, limit: int) -> str:
+        name = f"jstr{limit}"
+        if name not in self.rules:
+            self.add(name, f'"\\"" char{{0,{limit}}} "\\""')
+        return name
+
+    def _object(self, node: dict[str, Any], hint: str, root: dict[str, Any], depth: int, cap: int = 0) -> str:
+        props: dict[str, Any] = node.get("properties") or {}
+        if not props:
+            return "object"
+        wanted = set(node.get("required") or [])
+        member = {k: f"{_literal(_json(k))} ws \":\" ws {self.schema(props[k], f'{hint}-{k}', root, depth + 1, cap)}"
+                  for k in props}
+        required = [k for k in props if k in wanted]
+        optional = [k for k in props if k not in wanted]
+        # members keep schema order; optional ones may each be left out
+        tail = lambda keys: " ".join(f'( ws "," ws {member[k]} )?' for k in keys)  # noqa: E731
+        if required:
+            body = ' ws "," ws '.join(member[k] for k in required)
+            body += (" " + tail(optional)) if optional else ""
+        else:  # all optional: whichever comes first carries no comma
+            firsts = [f"{member[k]} {tail(optional[i + 1:])}".strip() for i, k in enumerate(optional)]
+            body = "( " + " | ".join(f"( {f} )" for f in firsts) + " )?"
+        return self.add(self.fresh(hint), f'"{{" ws {body} ws "}}"')
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+_RESERVED = {"ws", "string", "char", "integer", "number", "boolean", "null", "value", "object", "array",
+             "root", "thought", "step", "answer"}
+
+
+def _resolve(root: dict[str, Any], ref: str) -> Any:
+    if not ref.startswith("#/"):
+        return {}
+    node: Any = root
+    for part in ref[2:].split("/"):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+    return node

@@ -1,0 +1,184 @@
+"""The ReAct grammar, built from real tool objects, checked by llama.cpp's own grammar engine.
+
+llama.cpp needs only the tokenizer to run a grammar, so these tests load the model
+file vocabulary-only (no weights, well under a second) and never generate.
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+from typing import Any, Iterator
+
+import pytest
+from pydantic import BaseModel, Field
+
+from rolecall.llm.grammar import ToolSpec, json_grammar, react_grammar, tool_specs
+
+ROLES = ["solar storage Senior Data Researcher", "solar storage Reporting Analyst"]
+
+
+class Query(BaseModel):
+    query: str = Field(..., description="Words to look for")
+
+
+class Delegate(BaseModel):
+    task: str
+    context: str
+    coworker: str
+
+
+class Agent:
+    def __init__(self, role: str):
+        self.role = role
+
+
+class Tool:
+    """Duck-typed like a crewai tool: name, args_schema and, for delegation, agents."""
+
+    def __init__(self, name: str, schema: type[BaseModel], agents: list[Agent] | None = None):
+        self.name, self.args_schema = name, schema
+        if agents is not None:
+            self.agents = agents
+
+
+SEARCH = Tool("search_knowledge", Query)
+DELEGATE = Tool("Delegate work to coworker", Delegate, [Agent(f"{ROLES[0]}\n"), Agent(ROLES[1])])
+
+
+# --- llama.cpp as the judge ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def vocab() -> Iterator[Any]:
+    llama_cpp = pytest.importorskip("llama_cpp")
+    from rolecall.llm.weights import lookup
+    found = lookup("qwen2.5-coder-0.5b-instruct")
+    if found.path is None:
+        pytest.skip(f"model file not available: {found.missing}")
+    model = llama_cpp.Llama(str(found.path), vocab_only=True, verbose=False)
+    yield model
+    model.close()
+
+
+def accepts(vocab: Any, grammar: str, text: str) -> bool:
+    """Whether llama.cpp's grammar admits ``text`` as a complete reply (tokenised as the model would)."""
+    import llama_cpp
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab._model.vocab, grammar.encode(), b"root")
+    assert sampler, "llama.cpp rejected the grammar"
+    one = (llama_cpp.llama_token_data * 1)()
+    view = llama_cpp.llama_token_data_array(data=one, size=1, selected=-1, sorted=False)
+
+    def allowed(token: int) -> bool:
+        one[0].id, one[0].logit = token, 0.0
+        view.size = 1
+        llama_cpp.llama_sampler_apply(sampler, ctypes.byref(view))
+        return one[0].logit != float("-inf")
+    try:
+        for token in vocab.tokenize(text.encode(), add_bos=False, special=False):
+            if not allowed(token):  # accepting a refused token would abort inside llama.cpp
+                return False
+            llama_cpp.llama_sampler_accept(sampler, token)
+        return allowed(vocab.token_eos())  # the end of the turn must be allowed here
+    finally:
+        llama_cpp.llama_sampler_free(sampler)
+
+
+def action(tool: str, args: dict[str, Any]) -> str:
+    return f"Thought: I should act\nAction: {tool}\nAction Input: {json.dumps(args)}"
+
+
+# --- building from tool objects ---------------------------------------------------------
+def test_specs_come_from_the_tool_objects() -> None:
+    search, delegate = tool_specs([SEARCH, DELEGATE])
+    assert search.name == "search_knowledge" and search.schema["required"] == ["query"]
+    assert search.coworkers == []
+    assert delegate.coworkers == ROLES  # whitespace of YAML-folded roles normalised
+
+
+def test_grammar_names_each_tool_with_its_own_arguments() -> None:
+    grammar = react_grammar(tool_specs([SEARCH, DELEGATE]))
+    assert '"Action: " "search_knowledge" "\\nAction Input: " tool0-args' in grammar
+    assert '"Action: " "Delegate work to coworker" "\\nAction Input: " tool1-args' in grammar
+    assert '"\\"solar storage Reporting Analyst\\""' in grammar
+    assert '"Final Answer: " answer' in grammar
+
+
+def test_real_crewai_tools(vocab: Any) -> None:
+    from crewai import Agent as CrewAgent
+    from crewai.tools.agent_tools.delegate_work_tool import DelegateWorkTool
+    from rolecall.llm.scripted import ScriptedLLM
+    from tools.knowledge import KnowledgeSearchTool
+    roles = [CrewAgent(role=r, goal="g", backstory="b", llm=ScriptedLLM(model="scripted")) for r in ROLES]
+    specs = tool_specs([KnowledgeSearchTool(), DelegateWorkTool(agents=roles, description="delegate")])
+    grammar = react_grammar(specs)
+    assert [s.name for s in specs] == ["search_knowledge", "Delegate work to coworker"]
+    assert accepts(vocab, grammar, action("search_knowledge", {"query": "grid batteries"}))
+    assert accepts(vocab, grammar, action("Delegate work to coworker",
+                                          {"task": "t", "context": "c", "coworker": ROLES[0]}))
+
+
+# --- what llama.cpp admits ---------------------------------------------------------------
+def test_admits_well_formed_steps(vocab: Any) -> None:
+    grammar = react_grammar(tool_specs([SEARCH, DELEGATE]))
+    assert accepts(vocab, grammar, action("search_knowledge", {"query": "solar storage 2026"}))
+    assert accepts(vocab, grammar, action("Delegate work to coworker",
+                                          {"task": "Find 5 facts", "context": "about \"grid\" storage",
+                                           "coworker": ROLES[1]}))
+    assert accepts(vocab, grammar, "Thought: I now know the final answer\nFinal Answer: - one\n- two\n\nDone.")
+
+
+def test_refuses_what_small_models_get_wrong(vocab: Any) -> None:
+    grammar = react_grammar(tool_specs([SEARCH, DELEGATE]))
+    wrong = [
+        "Final Answer: no thought first",
+        "Thought: two tools\nAction: delegate_work_to_coworker, ask_question_to_coworker\nAction Input: {}",
+        action("search_the_web", {"query": "x"}),                          # a tool it does not have
+        action("search_knowledge", {"q": "x"}),                            # wrong argument name
+        action("search_knowledge", {"query": 5}),                          # wrong type
+        action("search_knowledge", {"task": "x", "context": "", "coworker": ROLES[0]}),  # other tool's input
+        action("Delegate work to coworker", {"task": "t", "context": "c", "coworker": "The Boss"}),
+        action("search_knowledge", {"query": "x"}) + "\nObservation: made up",
+        "Thought: line one\nline two\nFinal Answer: x",
+    ]
+    for text in wrong:
+        assert not accepts(vocab, grammar, text), text
+
+
+def test_argument_strings_are_capped(vocab: Any) -> None:
+    grammar = react_grammar(tool_specs([SEARCH]), arg_chars=20)
+    assert accepts(vocab, grammar, action("search_knowledge", {"query": "x" * 20}))
+    assert not accepts(vocab, grammar, action("search_knowledge", {"query": "x" * 21}))
+
+
+def test_manager_without_tools_may_only_answer(vocab: Any) -> None:
+    grammar = react_grammar([])
+    assert accepts(vocab, grammar, "Thought: t\nFinal Answer: x")
+    assert not accepts(vocab, grammar, action("search_knowledge", {"query": "x"}))
+
+
+class Report(BaseModel):
+    title: str
+    points: list[str]
+    year: int | None = None
+    draft: bool = False
+
+
+def test_structured_output_grammar(vocab: Any) -> None:
+    grammar = json_grammar(Report.model_json_schema())
+    assert accepts(vocab, grammar, json.dumps({"title": "Solar", "points": ["a", "b"]}))
+    assert accepts(vocab, grammar, json.dumps({"title": "Solar", "points": [], "year": 2026, "draft": True}))
+    assert accepts(vocab, grammar, json.dumps({"title": "Solar", "points": [], "year": None}))
+    assert not accepts(vocab, grammar, json.dumps({"points": ["a"]}))
+    assert not accepts(vocab, grammar, json.dumps({"title": "Solar", "points": "a"}))
+
+
+def test_optional_only_objects_and_refs(vocab: Any) -> None:
+    class Inner(BaseModel):
+        name: str
+
+    class Loose(BaseModel):
+        a: int | None = None
+        inner: Inner | None = None
+
+    grammar = json_grammar(Loose.model_json_schema())
+    for doc in ({}, {"a": 1}, {"inner": {"name": "x"}}, {"a": 1, "inner": {"name": "x"}}):
+        assert accepts(vocab, grammar, json.dumps(doc)), doc
+    assert not accepts(vocab, grammar, json.dumps({"inner": {"nom": "x"}}))

