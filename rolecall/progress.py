@@ -10,8 +10,8 @@ from typing import Any, TextIO
 class PlainProgress:
     """One line per event; fine for CI logs and pipes."""
 
-    def __init__(self, stream: TextIO = sys.stderr):
-        self.stream, self.started, self.tokens = stream, time.perf_counter(), 0
+    def __init__(self, stream: TextIO | None = None):
+        self.stream, self.started, self.tokens = stream or sys.stderr, time.perf_counter(), 0
         self._lock = threading.Lock()
 
     def __call__(self, what: str, details: dict[str, Any]) -> None:
@@ -74,5 +74,6 @@ class RichProgress(PlainProgress):
         self.live.stop()
 
 
-def progress_for(stream: TextIO = sys.stderr) -> PlainProgress:
+def progress_for(stream: TextIO | None = None) -> PlainProgress:
+    stream = stream or sys.stderr
     return RichProgress() if stream.isatty() else PlainProgress(stream)

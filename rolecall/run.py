@@ -191,10 +191,13 @@ class Execution:
         approvals = {(a["task"], a["mode"]): a["status"] for a in self.store.rows("approvals", self.run_id)}
         for row in self.store.tasks(self.run_id):
             task = self.crew.tasks.get(row["key"])
-            if task is None or row["status"] != "completed":
+            if task is None or row["status"] not in ("completed", "awaiting_approval"):
                 continue
             if task.spec.approval == "required" and approvals.get((task.key, "after")) != "approved":
                 continue  # its output was rejected or never reviewed: do it again
+            if row["status"] == "awaiting_approval":  # approved since: its output is accepted
+                row["status"] = "completed"
+                self.store.update("tasks", {"run_id": self.run_id, "key": row["key"]}, status="completed")
             self.recorder.carry_over(row)
             self.assembly.tasks[task.key].output = _task_output(self.assembly.tasks[task.key], row)
             done.add(task.key)

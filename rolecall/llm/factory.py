@@ -5,9 +5,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..problem import Problem, RolecallError, did_you_mean
+from ..problem import Problem, RolecallError
 from ..project import Project
-from .profiles import LlmConfig, ProfileSpec, expand
+from .profiles import LlmConfig, ProfileSpec, check_fallbacks, expand
 
 
 class LlmPool:
@@ -43,31 +43,6 @@ class LlmPool:
             fallbacks = [(other, self._profile(other)) for other in spec.fallback]
             self._built[name] = build(name, spec, self.project, fallbacks)
         return self._built[name]
-
-
-def check_fallbacks(config: LlmConfig) -> None:
-    """Every ``fallback`` names a known profile and no chain leads back to where it started."""
-    problems: list[Problem] = []
-    for name, spec in config.profiles.items():
-        for other in spec.fallback:
-            if other not in config.profiles:
-                problems.append(Problem(f"profile '{name}': fallback '{other}' is not a model profile",
-                                        hint=did_you_mean(other, config.profiles) or
-                                        f"profiles: {', '.join(config.profiles)}"))
-    if problems:
-        raise RolecallError(problems)
-
-    def visit(name: str, path: tuple[str, ...]) -> None:
-        if name in path:
-            cycle = " -> ".join([*path[path.index(name):], name])
-            raise RolecallError(Problem(f"model profiles fall back in a circle: {cycle}",
-                                        hint="a fallback chain must end; remove one of these fallback entries "
-                                             "in config/llm.yaml"))
-        for other in config.profiles[name].fallback:
-            visit(other, (*path, name))
-
-    for name in config.profiles:
-        visit(name, ())
 
 
 def build(name: str, profile: ProfileSpec, project: Project,

@@ -70,7 +70,9 @@ def load_config(config_dir: Path) -> LlmConfig:
     if parsed.default != "auto" and parsed.default not in merged:
         raise RolecallError(doc.problem(("default",), f"unknown model profile '{parsed.default}'",
                                         did_you_mean(parsed.default, merged)))
-    return LlmConfig(default=parsed.default, profiles=merged)
+    config = LlmConfig(default=parsed.default, profiles=merged)
+    check_fallbacks(config)
+    return config
 
 
 def choose(config: LlmConfig, requested: str | None, env: Mapping[str, str]) -> tuple[str, str]:
@@ -99,3 +101,28 @@ def expand(value: str | None, env: Mapping[str, str] | None = None) -> str | Non
         return None
     env = os.environ if env is None else env
     return _VAR.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value) or None
+
+
+def check_fallbacks(config: LlmConfig) -> None:
+    """Every ``fallback`` names a known profile and no chain leads back to where it started."""
+    problems: list[Problem] = []
+    for name, spec in config.profiles.items():
+        for other in spec.fallback:
+            if other not in config.profiles:
+                problems.append(Problem(f"profile '{name}': fallback '{other}' is not a model profile",
+                                        hint=did_you_mean(other, config.profiles) or
+                                        f"profiles: {', '.join(config.profiles)}"))
+    if problems:
+        raise RolecallError(problems)
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            cycle = " -> ".join([*path[path.index(name):], name])
+            raise RolecallError(Problem(f"model profiles fall back in a circle: {cycle}",
+                                        hint="a fallback chain must end; remove one of these fallback entries "
+                                             "in config/llm.yaml"))
+        for other in config.profiles[name].fallback:
+            visit(other, (*path, name))
+
+    for name in config.profiles:
+        visit(name, ())
