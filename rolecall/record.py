@@ -133,9 +133,9 @@ class Recorder:
 
     def _save_task(self, key: str) -> None:
         t = self.tasks[key]
-        self.store.upsert_task(self.run_id, key, self.order.index(key), agent=t.agent, role=t.role,
-                               status=t.status, output=t.output, structured=t.structured,
-                               started_at=t.started_at, finished_at=t.finished_at, error=t.error)
+        self.store.upsert("tasks", {"run_id": self.run_id, "key": key}, position=self.order.index(key),
+                          agent=t.agent, role=t.role, status=t.status, output=t.output, structured=t.structured,
+                          started_at=t.started_at, finished_at=t.finished_at, error=t.error)
 
     def on_task_started(self, event: Any) -> None:
         key = self._task_key(event)

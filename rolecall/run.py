@@ -223,7 +223,7 @@ class Execution:
         if first > 0:  # later segments: give implicit-context tasks every earlier output, as crewai would
             earlier = [self.assembly.tasks[k] for k in list(self.crew.tasks)[:first]]
             for key, task in zip(segment, tasks):
-                if self.crew.tasks[key].spec.context is None and not self.crew.tasks[key].context:
+                if not self.crew.tasks[key].context:
                     task.context = list(earlier)
                 earlier.append(task)
         self._apply_feedback(segment)
@@ -251,16 +251,10 @@ class Execution:
             return "approved"
         if existing and existing["status"] == "rejected" and mode == "before":
             return "rejected"
-        content = self._gate_content(key, mode)
         decision = "approved" if self.approve_all else "pending"
-        if existing:
-            self.store.update("approvals", {"run_id": self.run_id, "task": key, "mode": mode}, status=decision,
-                              content=content, reason="--approve-all" if self.approve_all else None,
-                              requested_at=now(), decided_at=now() if self.approve_all else None)
-        else:
-            self.store.insert("approvals", run_id=self.run_id, task=key, mode=mode, status=decision, content=content,
-                              reason="--approve-all" if self.approve_all else None, requested_at=now(),
-                              decided_at=now() if self.approve_all else None)
+        self.store.upsert("approvals", {"run_id": self.run_id, "task": key, "mode": mode}, status=decision,
+                          content=self._gate_content(key, mode), reason="--approve-all" if self.approve_all else None,
+                          requested_at=now(), decided_at=now() if self.approve_all else None)
         if self.approve_all:
             return "approved"
         if mode == "after":

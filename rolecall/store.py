@@ -98,13 +98,13 @@ class RunStore:
         cond = " AND ".join(f"{k} = ?" for k in where)
         self._write(f"UPDATE {table} SET {sets} WHERE {cond}", (*fields.values(), *where.values()))
 
-    def upsert_task(self, run_id: str, key: str, position: int, **fields: Any) -> None:
-        with self._lock:
-            exists = self._db.execute("SELECT 1 FROM tasks WHERE run_id = ? AND key = ?", (run_id, key)).fetchone()
-        if exists:
-            self.update("tasks", {"run_id": run_id, "key": key}, **fields)
-        else:
-            self.insert("tasks", run_id=run_id, key=key, position=position, **{"status": "pending", **fields})
+    def upsert(self, table: str, key: dict[str, Any], **fields: Any) -> None:
+        """Insert the row with primary key ``key``, or update its ``fields`` if it exists."""
+        fields = {k: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
+        columns = {**key, **fields}
+        sets = ", ".join(f"{k} = excluded.{k}" for k in fields)
+        self._write(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+                    f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}", tuple(columns.values()))
 
     def mark_interrupted(self) -> list[str]:
         """Runs left 'running' by a process that no longer exists."""
