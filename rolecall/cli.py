@@ -121,7 +121,7 @@ def cmd_run(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_resume(project: Project, args: argparse.Namespace) -> int:
-    from .run import open_store, resume_run
+    from .run import resume_run
     row = _run_row(project, args.run_id)
     crew, _ = check(project, find(project, row["crew"]))
     return _finish_run(args, lambda listener: resume_run(
@@ -172,8 +172,8 @@ def _finish_run(args: argparse.Namespace, start: Any) -> int:
 
 
 def _run_row(project: Project, run_id: str) -> dict[str, Any]:
-    from .store import RunStore
     from .settings import Settings
+    from .store import RunStore
     path = Settings(project).store_path
     row = RunStore(path).run(run_id) if path.exists() else None
     if row is None:
