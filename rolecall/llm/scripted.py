@@ -25,6 +25,8 @@ then role); when a list runs out the default behaviour takes over.
 """
 from __future__ import annotations
 
+import datetime
+import enum
 import json
 import os
 import re
@@ -169,6 +171,14 @@ def _sample_value(annotation: Any, name: str, role: str) -> Any:
         return {}
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return {n: _sample_value(f.annotation, n, role) for n, f in annotation.model_fields.items()}
+    if annotation is datetime.datetime:
+        return datetime.datetime(2026, 1, 5, 9, 0)
+    if annotation is datetime.date:
+        return datetime.date(2026, 1, 5)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return next(iter(annotation)).value
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)[0]
     return {bool: True, int: 1, float: 1.0}.get(annotation, f"{name} by {role}")
 
 
