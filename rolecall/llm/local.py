@@ -16,7 +16,8 @@ import ctypes
 import json
 import os
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,36 +30,104 @@ from .profiles import ProfileSpec, expand
 from .weights import resolve
 
 DEFAULT_N_CTX = 8192
-DEFAULT_MAX_TOKENS = 512
+DEFAULT_MAX_TOKENS = 320  # ~11 s at 30 tok/s on 2 cores; a profile's max_tokens overrides it
+THOUGHT_CHARS = 120  # one short line: the step that follows is what matters
+ARG_CHARS = 240  # per tool argument string; a small model rambles inside JSON strings otherwise
 PROMPT_CACHE_BYTES = 512 << 20
 REPEAT_PENALTY = 1.1
 REPEAT_WINDOW = 64
 
 
+class CpuWatch:
+    """How many cores other processes leave free, measured between our own calls.
+
+    llama.cpp with one thread per core collapses when anything else wants a core:
+    measured here, 2 threads gave 1.9 tok/s next to two busy processes where 1 thread
+    gave 14 tok/s (and 28 vs 20 tok/s on an idle machine). So each call uses as many
+    threads as cores were free since the previous call. Our own CPU time is subtracted,
+    so crewai's work between calls does not count as someone else's.
+    """
+
+    def __init__(self, cores: int):
+        self.cores = cores
+        self._hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._last = self._sample()
+
+    def _sample(self) -> tuple[int, int, float] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                ticks = [int(v) for v in stat.readline().split()[1:9]]
+        except (OSError, ValueError):  # not Linux: keep the configured thread count
+            return None
+        own = os.times()
+        return sum(ticks), ticks[3] + ticks[4], (own.user + own.system) * self._hz
+
+    def free_cores(self) -> int:
+        now = self._sample()
+        if now is None or self._last is None:
+            return self.cores
+        if now[0] - self._last[0] < 2 * self.cores:  # too short to tell: look for a moment
+            time.sleep(0.05)
+            now = self._sample() or now
+        total = now[0] - self._last[0]
+        busy_elsewhere = max(0.0, total - (now[1] - self._last[1]) - (now[2] - self._last[2]))
+        return max(1, self.cores - round(busy_elsewhere / max(total, 1) * self.cores))
+
+    def mark(self) -> None:
+        self._last = self._sample()
+
+
 @dataclass
 class Engine:
-    """A loaded model and the lock that serialises calls into it."""
+    """A loaded model, the lock that serialises calls into it, and its thread policy."""
 
     llama: Any
     lock: threading.Lock
     path: Path
+    threads: int  # the most a call may use
+    adaptive: bool  # False when the profile fixed the thread count
+    watch: CpuWatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.watch = CpuWatch(self.threads)
+
+    def set_threads(self) -> int:
+        """Threads for the next call: all allowed ones, or fewer if other work holds cores."""
+        if not self.adaptive:
+            return self.threads
+        import llama_cpp
+        n = min(self.threads, self.watch.free_cores())
+        llama_cpp.llama_set_n_threads(self.llama._ctx.ctx, n, n)
+        return n
 
 
-_ENGINES: dict[tuple[str, int, int], Engine] = {}
+_ENGINES: dict[tuple[str, int, int, bool], Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def engine(path: Path, n_ctx: int, threads: int) -> Engine:
+def engine(path: Path, n_ctx: int, threads: int, adaptive: bool = True) -> Engine:
     """The process-wide model for this file and context size, loaded on first use."""
-    key = (str(path.resolve()), n_ctx, threads)
+    key = (str(path.resolve()), n_ctx, threads, adaptive)
     with _ENGINES_LOCK:
         found = _ENGINES.get(key)
         if found is None:
-            found = _ENGINES[key] = Engine(_load(path, n_ctx, threads), threading.Lock(), path)
+            found = _ENGINES[key] = Engine(_load(path, n_ctx, threads), threading.Lock(), path, threads, adaptive)
         return found
 
 
+def cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def _load(path: Path, n_ctx: int, threads: int) -> Any:
+    # Idle OpenMP workers spin by default, taking the core that crewai's Python (between
+    # tokens) or another process needs; passive waiting costs nothing measurable per token.
+    # Read once when llama.cpp's CPU library loads, so it must be set before the import.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import numpy as np
         from llama_cpp import Llama, LlamaRAMCache
@@ -89,8 +158,10 @@ class LocalLLM(RolecallLLM):
     model_path: str
     n_ctx: int = DEFAULT_N_CTX
     threads: int = 1
+    adaptive_threads: bool = True  # fewer threads while other processes hold cores
     max_tokens: int | None = DEFAULT_MAX_TOKENS
     temperature: float | None = 0.0
+    last_threads: int = 0  # threads the last call ran with (for benchmarks and doctor)
     _engine: Engine | None = PrivateAttr(default=None)
 
     def get_context_window_size(self) -> int:
@@ -99,14 +170,14 @@ class LocalLLM(RolecallLLM):
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = engine(Path(self.model_path), self.n_ctx, self.threads)
+            self._engine = engine(Path(self.model_path), self.n_ctx, self.threads, self.adaptive_threads)
         return self._engine
 
     def complete(self, ctx: CallContext) -> Completion:
         tools = ctx.agent_tools()
         schema = _response_schema(ctx.response_model)
         if tools or ctx.is_manager:
-            grammar = react_grammar(tool_specs(tools))
+            grammar = react_grammar(tool_specs(tools), thought_chars=THOUGHT_CHARS, arg_chars=ARG_CHARS)
         elif schema is not None:
             grammar = json_grammar(schema)
         else:
@@ -124,6 +195,7 @@ class LocalLLM(RolecallLLM):
         limit = max_tokens or self.max_tokens
         temperature = self.temperature or 0.0
         with eng.lock:
+            self.last_threads = eng.set_threads()
             kwargs: dict[str, Any] = {"temperature": temperature, "repeat_penalty": REPEAT_PENALTY}
             gate = None
             if grammar is not None:
@@ -136,6 +208,7 @@ class LocalLLM(RolecallLLM):
                     messages=[_plain(m) for m in messages], stop=list(self.stop_sequences) or None,
                     max_tokens=limit, **kwargs)
             finally:
+                eng.watch.mark()
                 if gate is not None:
                     gate.close()
         usage = reply.get("usage") or {}
@@ -270,6 +343,7 @@ def local_llm(name: str, profile: ProfileSpec) -> LocalLLM:
         model=expand(profile.model) or found.path.stem,
         model_path=str(found.path),
         n_ctx=profile.n_ctx or DEFAULT_N_CTX,
-        threads=profile.threads or os.cpu_count() or 1,
+        threads=profile.threads or cores(),
+        adaptive_threads=profile.threads is None,
         max_tokens=profile.max_tokens or DEFAULT_MAX_TOKENS,
         temperature=profile.temperature if profile.temperature is not None else 0.0)

