@@ -207,6 +207,12 @@ def cmd_new(project: Project, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(project: Project, args: argparse.Namespace) -> int:
+    from .doctor import doctor
+    print(doctor(project, args.llm))
+    return EXIT_OK
+
+
 def cmd_schema(project: Project, args: argparse.Namespace) -> int:
     from .spec import json_schemas
     schemas = json_schemas()
@@ -287,6 +293,8 @@ def _parser() -> argparse.ArgumentParser:
     p = add("new", cmd_new, "scaffold a crew package that validates and runs straight away")
     p.add_argument("name")
     p.add_argument("--process", choices=["sequential", "hierarchical"], default="sequential")
+    add("doctor", cmd_doctor, "which model profile a run would use and why; whether it can work here"
+        ).add_argument("--llm", help="explain this profile instead of the default")
     p = add("schema", cmd_schema, "JSON Schema for agents.yaml, tasks.yaml and crew.yaml")
     p.add_argument("file", nargs="?", choices=["agents.yaml", "tasks.yaml", "crew.yaml"])
     p.add_argument("--out", help="write <file>.schema.json files into this folder")

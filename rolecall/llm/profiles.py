@@ -50,6 +50,7 @@ BUILTIN = LlmConfig(profiles={
     "openai": ProfileSpec(provider="openai", model="${OPENAI_MODEL:-gpt-4.1-mini}",
                           base_url="${OPENAI_BASE_URL:-}", api_key_env="OPENAI_API_KEY"),
     "local": ProfileSpec(provider="local", model="qwen2.5-coder-0.5b-instruct"),
+    "local-quality": ProfileSpec(provider="local", model="qwen2.5-coder-1.5b-instruct"),
     "scripted": ProfileSpec(provider="scripted"),
 })
 
