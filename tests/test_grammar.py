@@ -182,3 +182,10 @@ def test_optional_only_objects_and_refs(vocab: Any) -> None:
     for doc in ({}, {"a": 1}, {"inner": {"name": "x"}}, {"a": 1, "inner": {"name": "x"}}):
         assert accepts(vocab, grammar, json.dumps(doc)), doc
     assert not accepts(vocab, grammar, json.dumps({"inner": {"nom": "x"}}))
+
+
+def test_structured_task_final_answer_is_its_json(vocab: Any) -> None:
+    grammar = react_grammar(tool_specs([SEARCH]), final_schema=Report.model_json_schema())
+    assert accepts(vocab, grammar, "Thought: done\nFinal Answer: " + json.dumps({"title": "S", "points": ["a"]}))
+    assert accepts(vocab, grammar, action("search_knowledge", {"query": "x"}))
+    assert not accepts(vocab, grammar, "Thought: done\nFinal Answer: a free text report")

@@ -21,11 +21,10 @@ from rolecall.validate import check
 INPUTS = {"topic": "solar storage", "current_year": 2026}
 DELEGATE = "Delegate work to coworker"
 
-pytestmark = pytest.mark.local_model
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _model_available() -> None:
+@pytest.fixture(scope="module")
+def model_available() -> None:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make install)")
     found = lookup("qwen2.5-coder-0.5b-instruct")
     if found.path is None and "assembled" not in found.missing:
@@ -38,10 +37,11 @@ def run(project: Project, name: str) -> RunResult:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
+def project(tmp_path: Path, model_available: None) -> Project:
     return Project(REPO, runs=tmp_path / "runs")
 
 
+@pytest.mark.local_model
 def test_sequential_crew_researcher_really_searches_its_knowledge(project: Project) -> None:
     result = run(project, "research_report")
     assert result.ok, result.error
@@ -56,6 +56,7 @@ def test_sequential_crew_researcher_really_searches_its_knowledge(project: Proje
     _real_usage(result)
 
 
+@pytest.mark.local_model
 def test_hierarchical_crew_manager_really_delegates(project: Project) -> None:
     result = run(project, "research_report_managed")
     assert result.ok, result.error
@@ -79,7 +80,8 @@ def _real_usage(result: RunResult) -> None:
         assert call.prompt_tokens > 50 and call.completion_tokens > 0
 
 
-def test_structured_output_through_a_json_grammar() -> None:
+@pytest.mark.local_model
+def test_structured_output_through_a_json_grammar(model_available: None) -> None:
     """A tool-less agent asked for a pydantic model gets one, generated under its JSON schema."""
     from pydantic import BaseModel
 
@@ -98,3 +100,17 @@ def test_structured_output_through_a_json_grammar() -> None:
     done = llm.complete(CallContext(messages, response_model=Facts))
     assert isinstance(done.text, Facts), done.text
     assert done.text.topic and done.prompt_tokens > 10 and done.completion_tokens > 5
+
+
+def test_threads_follow_free_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other processes' CPU time since our last call decides how many threads the next one gets."""
+    from rolecall.llm.local import CpuWatch
+    watch = CpuWatch(2)
+    samples = iter([(1200, 700, 0.0), (1400, 800, 100.0), (1600, 600, 0.0)])
+    monkeypatch.setattr(watch, "_sample", lambda: next(samples))
+    watch._last = (1000, 600, 0.0)
+    assert watch.free_cores() == 1  # 200 ticks, 100 idle, none ours: one core held elsewhere
+    watch._last = (1200, 700, 0.0)
+    assert watch.free_cores() == 2  # the busy ticks were our own (crewai between calls)
+    watch._last = (1000, 600, 0.0)
+    assert watch.free_cores() == 1  # never below one thread, even on a saturated machine

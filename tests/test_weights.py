@@ -248,3 +248,46 @@ def test_lookup_has_no_side_effects(env: dict[str, str], monkeypatch: pytest.Mon
     assert found.path is None and found.source == "the Hugging Face Hub"
     assert leftovers(env) == []
     assert weights.models_dir(env) == Path(env["ROLECALL_CACHE"]) / "models"
+
+
+# --- doctor: what a run would use, where the model is, which providers answer ----------
+class ModelsHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        ok = self.path == "/v1/models" and self.headers.get("Authorization") == "Bearer sk-test-secret"
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_doctor_report(tmp_path: Path, env: dict[str, str]) -> None:
+    from rolecall.doctor import doctor
+    from rolecall.project import Project
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ModelsHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "llm.yaml").write_text(f"""
+profiles:
+  vllm: {{provider: openai_compatible, model: m, base_url: "{base}", api_key_env: VLLM_KEY}}
+  nokey: {{provider: openai_compatible, model: m, base_url: "{base}"}}
+  down: {{provider: openai_compatible, model: m, base_url: "http://127.0.0.1:9/v1"}}
+  mine: {{provider: local, file: models/none.gguf}}
+""")
+    try:
+        report = doctor(Project(tmp_path), None, {**env, "VLLM_KEY": "sk-test-secret"})
+        assert report.startswith("model profile: local (no OPENAI_API_KEY, so the embedded local model)")
+        assert "ready: yes" in report or "ready: yes, once the model file is fetched" in report
+        assert f"vllm: {base} -> reachable (HTTP 200" in report
+        assert f"nokey: {base} -> reachable, but the API key was missing (HTTP 401" in report
+        assert "down: http://127.0.0.1:9/v1 -> unreachable" in report
+        assert "mine (file): MISSING: the profile's file" in report and "none.gguf does not exist" in report
+        assert "sk-test-secret" not in report
+        picked = doctor(Project(tmp_path), "down", env)
+        assert picked.startswith("model profile: down (--llm)") and "ready: no: unreachable" in picked
+    finally:
+        server.shutdown()
+        server.server_close()

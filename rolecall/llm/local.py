@@ -71,7 +71,8 @@ class CpuWatch:
             now = self._sample() or now
         total = now[0] - self._last[0]
         busy_elsewhere = max(0.0, total - (now[1] - self._last[1]) - (now[2] - self._last[2]))
-        return max(1, self.cores - round(busy_elsewhere / max(total, 1) * self.cores))
+        held = busy_elsewhere / max(total, 1) * self.cores  # cores' worth of other processes' work
+        return max(1, self.cores - int(held + 0.5))
 
     def mark(self) -> None:
         self._last = self._sample()
@@ -175,15 +176,17 @@ class LocalLLM(RolecallLLM):
 
     def complete(self, ctx: CallContext) -> Completion:
         tools = ctx.agent_tools()
-        schema = _response_schema(ctx.response_model)
         if tools or ctx.is_manager:
-            grammar = react_grammar(tool_specs(tools), thought_chars=THOUGHT_CHARS, arg_chars=ARG_CHARS)
-        elif schema is not None:
-            grammar = json_grammar(schema)
-        else:
-            grammar = None
-        text, prompt_tokens, completion_tokens = self.generate(ctx.messages, grammar)
-        if schema is not None and not tools:
+            # a structured task's final answer must already be its JSON: crewai then validates it
+            # as is, instead of asking the model again to convert free text
+            grammar = react_grammar(tool_specs(tools), thought_chars=THOUGHT_CHARS, arg_chars=ARG_CHARS,
+                                    final_schema=_response_schema(_task_model(ctx.task)))
+            text, prompt_tokens, completion_tokens = self.generate(ctx.messages, grammar)
+            return Completion(text, prompt_tokens, completion_tokens)
+        schema = _response_schema(ctx.response_model)
+        text, prompt_tokens, completion_tokens = self.generate(
+            ctx.messages, json_grammar(schema) if schema is not None else None)
+        if schema is not None:
             return Completion(_structured(ctx.response_model, text), prompt_tokens, completion_tokens)
         return Completion(text, prompt_tokens, completion_tokens)
 
@@ -207,6 +210,12 @@ class LocalLLM(RolecallLLM):
                 reply = eng.llama.create_chat_completion(
                     messages=[_plain(m) for m in messages], stop=list(self.stop_sequences) or None,
                     max_tokens=limit, **kwargs)
+            except ValueError as exc:
+                if "context window" not in str(exc):
+                    raise
+                # worded so crewai recognises it and summarises the conversation (respect_context_window)
+                raise ValueError(f"context length exceeded: {exc}; raise n_ctx in the local profile "
+                                 f"(now {self.n_ctx}) or shorten the task") from None
             finally:
                 eng.watch.mark()
                 if gate is not None:
@@ -327,6 +336,12 @@ def _response_schema(model: Any) -> dict[str, Any] | None:
         return model.model_json_schema()
     except Exception:  # an exotic model we cannot describe: free text, crewai converts it
         return None
+
+
+def _task_model(task: Any) -> Any:
+    """The pydantic model a task's output must follow, if any (crewai's own precedence)."""
+    return (getattr(task, "response_model", None) or getattr(task, "output_pydantic", None)
+            or getattr(task, "output_json", None))
 
 
 def _structured(model: Any, text: str) -> Any:
