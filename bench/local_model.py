@@ -53,17 +53,24 @@ def timed(call: Callable[[], tuple[int, Any]]) -> tuple[float, int]:
 
 
 def throughput(rounds: int, tokens: int) -> None:
+    # rolecall sets this before llama.cpp loads; one process shares one OpenMP runtime, so set it
+    # here first and both sides run with the same policy
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from llama_cpp import Llama
 
-    from rolecall.llm.local import local_llm
-    profile = load_config(Project(ROOT).config_dir).profiles["local"].model_copy(update={"max_tokens": tokens})
+    from rolecall.llm.local import cores, local_llm
+    threads = cores()
+    # same thread count on both sides (rolecall would otherwise adapt it to the load): the
+    # ratio is the provider's own overhead, crewai's BaseLLM.call and events included
+    profile = load_config(Project(ROOT).config_dir).profiles["local"].model_copy(
+        update={"max_tokens": tokens, "threads": threads})
     started = time.perf_counter()
     ours = local_llm("local", profile)
     ours.engine  # load now, so loading is not counted as generation
-    print(f"model: {ours.model_path} ({ours.threads} threads, n_ctx {ours.n_ctx}), "
-          f"loaded in {time.perf_counter() - started:.1f}s")
-    raw = Llama(model_path=ours.model_path, n_ctx=ours.n_ctx, n_threads=ours.threads,
-                n_threads_batch=ours.threads, verbose=False)
+    print(f"model: {ours.model_path} ({threads} threads, n_ctx {ours.n_ctx}, "
+          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}), loaded in {time.perf_counter() - started:.1f}s")
+    raw = Llama(model_path=ours.model_path, n_ctx=ours.n_ctx, n_threads=threads,
+                n_threads_batch=threads, verbose=False)
 
     def raw_call() -> tuple[int, Any]:
         reply = raw.create_chat_completion(messages=PROMPT, max_tokens=tokens, temperature=0.0, repeat_penalty=1.1)
@@ -95,6 +102,10 @@ def crews() -> None:
     from rolecall.discover import find
     from rolecall.run import run_crew
     from rolecall.validate import check
+    from rolecall.llm.local import local_llm
+    started = time.perf_counter()
+    local_llm("local", load_config(Project(ROOT).config_dir).profiles["local"]).engine
+    print(f"crews: the run's model loaded in {time.perf_counter() - started:.1f}s (not counted below)")
     with tempfile.TemporaryDirectory() as runs:
         project = Project(ROOT, runs=Path(runs))
         for name, goal in GOALS.items():
