@@ -91,10 +91,11 @@ def throughput(rounds: int, tokens: int) -> None:
         seconds, count = timed(our_call)
         our_rates.append(count / seconds)
     raw_rate, our_rate = statistics.median(raw_rates), statistics.median(our_rates)
-    print(f"generation, {tokens} tokens, median of {rounds} ({load()}):")
-    print(f"  raw llama-cpp-python   {raw_rate:6.1f} tok/s   {_spread(raw_rates)}")
-    print(f"  rolecall LocalLLM      {our_rate:6.1f} tok/s   {_spread(our_rates)}")
-    print(f"  ratio                  {our_rate / raw_rate:6.2f}x   (goal >= 0.90x)")
+    # best-of-N is the figure least disturbed by other processes; the median is shown too
+    print(f"generation, {tokens} tokens, {rounds} rounds ({load()}):   median   best")
+    print(f"  raw llama-cpp-python            {raw_rate:6.1f} {max(raw_rates):6.1f} tok/s  {_spread(raw_rates)}")
+    print(f"  rolecall LocalLLM               {our_rate:6.1f} {max(our_rates):6.1f} tok/s  {_spread(our_rates)}")
+    print(f"  ratio (goal >= 0.90x)           {our_rate / raw_rate:6.2f} {max(our_rates) / max(raw_rates):6.2f}x")
     raw.close()
 
 
@@ -132,7 +133,7 @@ def _spread(values: list[float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--skip-crews", action="store_true")
     args = parser.parse_args()

@@ -32,7 +32,7 @@ from .weights import resolve
 DEFAULT_N_CTX = 8192
 DEFAULT_MAX_TOKENS = 256  # ~9 s at 28 tok/s on 2 idle cores; a profile's max_tokens overrides it
 THOUGHT_CHARS = 120  # one short line: the step that follows is what matters
-ARG_CHARS = 240  # per tool argument string; a small model rambles inside JSON strings otherwise
+ARG_CHARS = 200  # per tool argument string; a small model rambles inside JSON strings otherwise
 PROMPT_CACHE_BYTES = 512 << 20
 REPEAT_PENALTY = 1.1
 REPEAT_WINDOW = 64
