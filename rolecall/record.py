@@ -120,7 +120,10 @@ class Recorder:
                 crewai_event_bus.off(kind, handler)
 
     def _guarded(self, handler: Any) -> Any:
-        def run(source: Any, event: Any) -> None:
+        # crewai runs plain handlers on a pool of ten threads, so a tool's "finished" can be handled
+        # before its "started". Async handlers all run on crewai's single event-loop thread, in the
+        # order events were emitted; doing the work without awaiting keeps that order.
+        async def run(source: Any, event: Any) -> None:
             with self._lock:
                 handler(event)
         return run
