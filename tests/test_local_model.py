@@ -114,3 +114,16 @@ def test_threads_follow_free_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     assert watch.free_cores() == 2  # the busy ticks were our own (crewai between calls)
     watch._last = (1000, 600, 0.0)
     assert watch.free_cores() == 1  # never below one thread, even on a saturated machine
+
+
+def test_a_broken_model_file_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading happens when the profile is built, so a bad file stops the run before crewai starts."""
+    pytest.importorskip("llama_cpp")
+    from rolecall.llm.local import local_llm
+    from rolecall.llm.profiles import ProfileSpec
+    from rolecall.problem import RolecallError
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    monkeypatch.setenv("ROLECALL_LOCAL_MODEL", str(broken))
+    with pytest.raises(RolecallError, match="llama.cpp could not load .*broken.gguf"):
+        local_llm("local", ProfileSpec(provider="local", model="qwen2.5-coder-0.5b-instruct"))

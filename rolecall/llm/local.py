@@ -353,9 +353,13 @@ def _structured(model: Any, text: str) -> Any:
 
 
 def local_llm(name: str, profile: ProfileSpec) -> LocalLLM:
-    """The crewai LLM for a ``local`` profile; finds (and if needed fetches) the model file first."""
+    """The crewai LLM for a ``local`` profile, model loaded (fetched first if needed).
+
+    Loading here, before the crew starts, turns a missing llama-cpp-python or a broken
+    file into a clean error instead of a failure deep inside crewai's agent loop.
+    """
     found = resolve(expand(profile.model), expand(profile.file))
-    return LocalLLM(
+    llm = LocalLLM(
         model=expand(profile.model) or found.path.stem,
         model_path=str(found.path),
         n_ctx=profile.n_ctx or DEFAULT_N_CTX,
@@ -363,3 +367,5 @@ def local_llm(name: str, profile: ProfileSpec) -> LocalLLM:
         adaptive_threads=profile.threads is None,
         max_tokens=profile.max_tokens or DEFAULT_MAX_TOKENS,
         temperature=profile.temperature if profile.temperature is not None else 0.0)
+    llm.engine  # noqa: B018 - loads (once per process) and raises RolecallError if it cannot
+    return llm
