@@ -163,7 +163,13 @@ class HubHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self.server.requests.append((self.path, self.headers.get("Range")))
-        if self.path != "/acme/tiny-GGUF/resolve/0123abcd/tiny-q4_k_m.gguf":
+        if self.path == "/acme/tiny-GGUF/resolve/0123abcd/tiny-q4_k_m.gguf":
+            self.send_response(302)  # like the Hub, which sends the bytes from a CDN
+            self.send_header("Location", "/cdn/blob/tiny")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path != "/cdn/blob/tiny":
             self.send_error(404)
             return
         start = 0
@@ -204,7 +210,7 @@ def test_download_from_the_hub(env: dict[str, str], hub: FakeHub, monkeypatch: p
     messages: list[str] = []
     found = resolve(NAME, None, {**env, "HF_ENDPOINT": endpoint(hub)}, progress=messages.append)
     assert found.path.read_bytes() == BODY and "Hugging Face" in found.source
-    assert hub.requests == [("/acme/tiny-GGUF/resolve/0123abcd/tiny-q4_k_m.gguf", None)]
+    assert hub.requests == [("/acme/tiny-GGUF/resolve/0123abcd/tiny-q4_k_m.gguf", None), ("/cdn/blob/tiny", None)]
     assert any("100%" in m for m in messages)
     assert leftovers(env) == [f"{NAME}.gguf"]
 
@@ -219,7 +225,7 @@ def test_broken_download_resumes_where_it_stopped(env: dict[str, str], hub: Fake
     assert leftovers(env) == [f"{NAME}.gguf.part"]
     found = resolve(NAME, None, run_env, progress=lambda _: None)
     assert found.path.read_bytes() == BODY
-    assert hub.requests[-1][1] == "bytes=3000-"
+    assert hub.requests[-1] == ("/cdn/blob/tiny", "bytes=3000-")  # the range survives the redirect
     assert leftovers(env) == [f"{NAME}.gguf"]
 
 
