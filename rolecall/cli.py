@@ -62,8 +62,9 @@ def cmd_list(project: Project, args: argparse.Namespace) -> int:
         print("no crews yet; create one with: python main.py new NAME")
         return EXIT_OK
     rows = [("NAME", "PROCESS", "AGENTS", "TASKS", "DESCRIPTION")]
+    profiles = _profiles(project)
     for name, ref in crews.items():
-        result = validate(project, ref, _profiles(project))
+        result = validate(project, ref, profiles)
         if result.crew is None:
             rows.append((name, "-", "-", "-", f"INVALID: run `python main.py validate {name}`"))
             continue
@@ -92,8 +93,9 @@ def cmd_validate(project: Project, args: argparse.Namespace) -> int:
         names = list(crews)
     refs: list[CrewRef] = [find(project, name) for name in names]
     failed = 0
+    profiles = _profiles(project)
     for ref in refs:
-        result = validate(project, ref, _profiles(project))
+        result = validate(project, ref, profiles)
         problems += result.problems
         if not result.ok:
             failed += 1

@@ -55,7 +55,7 @@ def load_yaml(file: Path, problems: list[Problem]) -> YamlDoc | None:
         problems.append(Problem(f"cannot read file: {exc.strerror}", file))
         return None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -92,6 +92,8 @@ def _build(node: yaml.Node, path: KeyPath, doc: YamlDoc, problems: list[Problem]
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
+# libyaml's parser is ~10x faster and keeps the same line marks; fall back where it is not built in
+_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _scalar(node: yaml.Node) -> Any:

@@ -86,9 +86,13 @@ class TaskSpec(TaskSettings):
 class AgentsFile(RootModel[dict[str, AgentSpec]]):
     """config/agents.yaml: agent key -> agent."""
 
+    model_config = ConfigDict(defer_build=True)  # only `main.py schema` needs it
+
 
 class TasksFile(RootModel[dict[str, TaskSpec]]):
     """config/tasks.yaml: task key -> task, in execution order."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
 InputType = Literal["string", "integer", "number", "boolean"]
