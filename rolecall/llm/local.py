@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import PrivateAttr
 
 from ..problem import Problem, RolecallError
-from .base import CallContext, Completion, RolecallLLM
+from .base import CallContext, Completion, RolecallLLM, as_messages
 from .grammar import json_grammar, react_grammar, tool_specs
 from .profiles import ProfileSpec, expand
 from .weights import resolve
@@ -167,6 +167,12 @@ class LocalLLM(RolecallLLM):
 
     def get_context_window_size(self) -> int:
         return self.n_ctx
+
+    def get_input_tokens_count(self, messages: Any, tools: Any = None, response_model: Any = None) -> int:
+        # the model's own tokenizer, so crewai's context-window checks see real counts
+        llama = self.engine.llama
+        return sum(len(llama.tokenize(str(m.get("content") or "").encode("utf-8"), add_bos=False))
+                   for m in as_messages(messages))
 
     @property
     def engine(self) -> Engine:
