@@ -209,9 +209,15 @@ class Recorder:
 
     def on_tool_finished(self, event: Any) -> None:
         call = self._open_call(event.tool_name)
-        if call is not None:
-            call.output_chars = len(str(event.output))
-            self.store.update("tool_calls", {"id": call.row}, result_chars=call.output_chars, finished_at=_iso(event))
+        if call is None:
+            return
+        failure = getattr(event, "failure", None)  # a tool may "finish" by returning crewai's ToolFailure
+        if failure is not None:
+            call.error = self.redactor.text(str(getattr(failure, "message", failure)))
+            self.store.update("tool_calls", {"id": call.row}, error=call.error, finished_at=_iso(event))
+            return
+        call.output_chars = len(str(event.output))
+        self.store.update("tool_calls", {"id": call.row}, result_chars=call.output_chars, finished_at=_iso(event))
 
     def on_tool_error(self, event: Any) -> None:
         call = self._open_call(event.tool_name)

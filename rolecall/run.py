@@ -94,10 +94,9 @@ def new_run_id(crew: str) -> str:
 def crew_hash(crew: CrewDef) -> str:
     """Fingerprint of everything that defines the crew; resume refuses a changed crew."""
     digest = hashlib.sha256()
-    for file in (crew.ref.agents_file, crew.ref.tasks_file, crew.ref.crew_file,
-                 crew.ref.path / "schemas.py", crew.ref.path / "tools.py"):
-        if file.exists():
-            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    for file in sorted(crew.ref.path.rglob("*")):  # YAML, schemas, tools, their data: all of the package
+        if file.is_file() and "__pycache__" not in file.parts:
+            digest.update(str(file.relative_to(crew.ref.path)).encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()[:16]
 
 

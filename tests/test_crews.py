@@ -122,3 +122,31 @@ def test_a_scaffolded_crew_validates_and_runs(run_crew, tmp_project):
         assert result.ok, result.error
         assert [t.agent for t in result.tasks] == ["specialist", "writer"]
         assert bool(result.delegations) == (process == "hierarchical")
+
+
+def test_structured_output_in_a_hierarchical_crew(run_crew, tmp_project):
+    write_files(tmp_project.crews_dir / "managed_shape", {
+        "config/agents.yaml": "planner: {role: Planner, goal: Plan trips, backstory: Organised.}\n"
+                              "lead: {role: Lead, goal: Delegate, backstory: Calm.}\n",
+        "config/tasks.yaml": "plan:\n  description: Plan a day.\n  expected_output: A plan.\n",
+        "crew.yaml": "process: hierarchical\nmanager: {agent: lead}\ntasks:\n  plan:\n    output_schema:\n"
+                     "      name: DayPlan\n      fields:\n        city: str\n        stops: list[str]\n",
+    })
+    result = run_crew("managed_shape", project=tmp_project)
+    assert result.ok, result.error
+    assert result.delegations[0].coworker == "planner"
+    assert set(result.task("plan").structured) == {"city", "stops"}
+
+
+def test_a_tool_that_fails_is_recorded_as_an_error(run_crew, tmp_project):
+    write_files(tmp_project.crews_dir / "flaky", {
+        "tools.py": "from crewai.tools import BaseTool\nfrom crewai.tools.tool_failure import ToolFailure\n\n\n"
+                    "class LookupTool(BaseTool):\n    name: str = 'lookup'\n    description: str = 'Look up'\n\n"
+                    "    def _run(self, query: str) -> object:\n        return ToolFailure(message='service down')\n",
+        "config/agents.yaml": "a: {role: A, goal: G, backstory: B, tools: [LookupTool]}\n",
+        "config/tasks.yaml": "t: {description: D, expected_output: E, agent: a}\n", "crew.yaml": "{}\n"})
+    script = {"tasks": {"t": [{"tool": "lookup", "input": {"query": "x"}}, "done"]}}
+    result = run_crew("flaky", script=script, project=tmp_project)
+    assert result.ok, result.error
+    [call] = result.tool_calls
+    assert call.error and "service down" in call.error and call.output_chars is None

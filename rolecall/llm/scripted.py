@@ -92,9 +92,12 @@ class ScriptedLLM(RolecallLLM):
     # --- default behaviour ----------------------------------------------------
     def _default(self, ctx: CallContext) -> Any:
         observation = last_observation(ctx.messages)
+        structured = getattr(ctx.task, "output_pydantic", None) or getattr(ctx.task, "output_json", None)
         if ctx.is_manager:
             if observation is not None:
-                return final(observation)
+                # a coworker answers in text; a structured task needs the schema's JSON back
+                return final(observation if structured is None or _fits(structured, observation)
+                             else sample(structured, ctx.role).model_dump_json())
             delegate = next((t for t in ctx.agent_tools() if t.name == DELEGATE_TOOL), None)
             if delegate is not None and getattr(delegate, "agents", None):
                 coworker = best_match(ctx.task, delegate.agents)
@@ -104,7 +107,6 @@ class ScriptedLLM(RolecallLLM):
                     "coworker": coworker.role.strip()}})
         if ctx.response_model is not None:
             return sample(ctx.response_model, ctx.role)
-        structured = getattr(ctx.task, "output_pydantic", None) or getattr(ctx.task, "output_json", None)
         if structured is not None:  # an agent with tools gets no response_model; answer in JSON text
             return final(sample(structured, ctx.role).model_dump_json())
         what = ctx.task_name or _first_words(_text(ctx.task, "description"))
@@ -180,6 +182,14 @@ def _sample_value(annotation: Any, name: str, role: str) -> Any:
     if typing.get_origin(annotation) is typing.Literal:
         return typing.get_args(annotation)[0]
     return {bool: True, int: 1, float: 1.0}.get(annotation, f"{name} by {role}")
+
+
+def _fits(model: type[BaseModel], text: str) -> bool:
+    try:
+        model.model_validate_json(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _text(task: Any, field: str) -> str:
