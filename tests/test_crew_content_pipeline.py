@@ -14,7 +14,7 @@ JUDGE = "Guardrail Agent"  # the role crewai gives the model that applies a task
 REJECT = '{"valid": false, "feedback": "Split the draft into sections with ## headings."}'
 ACCEPT = '{"valid": true, "feedback": null}'
 GOOD_DRAFT = "# Crews on a laptop\n\n## Why\nNo API bill.\n\n## How\nA small local model.\n\n## Limits\nIt is slow."
-ARTICLE = "---\ntitle: Run AI crews on a laptop\ndescription: No cloud API needed.\n---\n" + GOOD_DRAFT
+ARTICLE = GOOD_DRAFT.replace("# Crews on a laptop", "# Run AI crews on a laptop\n\n*No cloud API needed.*")
 
 
 def _max_retries() -> int:

@@ -5,9 +5,10 @@ from pydantic import BaseModel, Field, model_validator
 
 
 class QualifiedPartner(BaseModel):
-    name: str = Field(description="Company name as the directory spells it")
+    # length limits keep a shortlist inside the local model's answer budget (its grammar honours them)
+    name: str = Field(max_length=40, description="Company name as the directory spells it")
     fit_score: int = Field(ge=1, le=10, description="1 = no fit, 10 = ideal partner")
-    reason: str = Field(description="One sentence: why this score")
+    reason: str = Field(max_length=80, description="One short sentence: why this score")
     rank: int = Field(0, description="Position in the shortlist, 1 = best; set from fit_score")
 
 
