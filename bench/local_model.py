@@ -53,9 +53,6 @@ def timed(call: Callable[[], tuple[int, Any]]) -> tuple[float, int]:
 
 
 def throughput(rounds: int, tokens: int) -> None:
-    # rolecall sets this before llama.cpp loads; one process shares one OpenMP runtime, so set it
-    # here first and both sides run with the same policy
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from llama_cpp import Llama
 
     from rolecall.llm.local import cores, local_llm
@@ -67,8 +64,8 @@ def throughput(rounds: int, tokens: int) -> None:
     started = time.perf_counter()
     ours = local_llm("local", profile)
     ours.engine  # load now, so loading is not counted as generation
-    print(f"model: {ours.model_path} ({threads} threads, n_ctx {ours.n_ctx}, "
-          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}), loaded in {time.perf_counter() - started:.1f}s")
+    print(f"model: {ours.model_path} ({threads} threads, n_ctx {ours.n_ctx}), "
+          f"loaded in {time.perf_counter() - started:.1f}s")
     raw = Llama(model_path=ours.model_path, n_ctx=ours.n_ctx, n_threads=threads,
                 n_threads_batch=threads, verbose=False)
 
