@@ -133,9 +133,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--skip-crews", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, {load()}")
-    throughput(args.rounds, args.tokens)
+    if not args.skip_throughput:
+        throughput(args.rounds, args.tokens)
     if not args.skip_crews:
         crews()
     return 0

@@ -127,3 +127,15 @@ def test_a_broken_model_file_is_a_clean_error(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("ROLECALL_LOCAL_MODEL", str(broken))
     with pytest.raises(RolecallError, match="llama.cpp could not load .*broken.gguf"):
         local_llm("local", ProfileSpec(provider="local", model="qwen2.5-coder-0.5b-instruct"))
+
+
+def test_a_reply_cut_off_by_max_tokens_ends_at_a_finished_sentence() -> None:
+    from rolecall.llm.local import tidy_cut
+    assert tidy_cut("Thought: t\nFinal Answer: One. Two is done. Three is cut o") == \
+        "Thought: t\nFinal Answer: One. Two is done."
+    assert tidy_cut("## Report\n\nA finished line.\n- first point\n- second po") == \
+        "## Report\n\nA finished line.\n- first point"
+    assert tidy_cut("Thought: t\nFinal Answer: no sentence end at all") == \
+        "Thought: t\nFinal Answer: no sentence end at all"  # nothing better to cut at
+    step = 'Thought: t\nAction: search_knowledge\nAction Input: {"query": "a. b'
+    assert tidy_cut(step) == step  # an action's JSON is never shortened

@@ -184,20 +184,24 @@ class LocalLLM(RolecallLLM):
         if tools or ctx.is_manager:
             # a structured task's final answer must already be its JSON: crewai then validates it
             # as is, instead of asking the model again to convert free text
+            final_schema = _response_schema(_task_model(ctx.task))
             grammar = react_grammar(tool_specs(tools), thought_chars=THOUGHT_CHARS, arg_chars=ARG_CHARS,
-                                    final_schema=_response_schema(_task_model(ctx.task)))
-            text, prompt_tokens, completion_tokens = self.generate(ctx.messages, grammar)
-            return Completion(text, prompt_tokens, completion_tokens)
+                                    final_schema=final_schema)
+            out = self.generate(ctx.messages, grammar, tidy=final_schema is None)
+            return Completion(out.text, out.prompt_tokens, out.completion_tokens)
         schema = _response_schema(ctx.response_model)
-        text, prompt_tokens, completion_tokens = self.generate(
-            ctx.messages, json_grammar(schema) if schema is not None else None)
+        out = self.generate(ctx.messages, json_grammar(schema) if schema is not None else None,
+                            tidy=schema is None)
         if schema is not None:
-            return Completion(_structured(ctx.response_model, text), prompt_tokens, completion_tokens)
-        return Completion(text, prompt_tokens, completion_tokens)
+            return Completion(_structured(ctx.response_model, out.text), out.prompt_tokens, out.completion_tokens)
+        return Completion(out.text, out.prompt_tokens, out.completion_tokens)
 
     def generate(self, messages: list[dict[str, Any]], grammar: str | None = None,
-                 max_tokens: int | None = None) -> tuple[str, int, int]:
-        """One chat completion: (text, prompt tokens, completion tokens) as llama.cpp counted them."""
+                 max_tokens: int | None = None, tidy: bool = False) -> Generated:
+        """One chat completion, token counts as llama.cpp counted them.
+
+        ``tidy``: a text answer cut off by max_tokens ends at its last finished sentence.
+        """
         from llama_cpp import LogitsProcessorList
         eng = self.engine
         limit = max_tokens or self.max_tokens
@@ -226,8 +230,34 @@ class LocalLLM(RolecallLLM):
                 if gate is not None:
                     gate.close()
         usage = reply.get("usage") or {}
-        text = reply["choices"][0]["message"].get("content") or ""
-        return text, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        choice = reply["choices"][0]
+        text = choice["message"].get("content") or ""
+        if tidy and choice.get("finish_reason") == "length":
+            text = tidy_cut(text)
+        return Generated(text, int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
+                         choice.get("finish_reason") or "")
+
+
+@dataclass
+class Generated:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" or "length" (cut off by max_tokens)
+
+
+def tidy_cut(text: str) -> str:
+    """A reply cut off mid-sentence, ended at its last finished sentence or line instead.
+
+    Only when that keeps most of the reply, and never before a ReAct step's final answer
+    starts; an Action step is left alone (its JSON could not be mended this way).
+    """
+    if "Action Input:" in text and "Final Answer:" not in text:
+        return text
+    start = text.find("Final Answer:")
+    floor = max(len(text) // 2, start + len("Final Answer:") + 1 if start >= 0 else 0)
+    cut = max(text.rfind("\n"), *(text.rfind(end) + 1 for end in (". ", "! ", "? ", ".\n")))
+    return text[:cut].rstrip() if cut > floor else text
 
 
 class GrammarGate:
