@@ -76,11 +76,13 @@ class Recorder:
 
     def __init__(self, run_id: str, run_dir: Path, task_order: list[str], role_keys: dict[str, str],
                  store: RunStore, redactor: Redactor, cost: Callable[[str, int, int], float | None],
-                 output_files: dict[str, str] | None = None, listener: Listener | None = None):
+                 output_files: dict[str, str] | None = None, listener: Listener | None = None,
+                 gated: set[str] | None = None):
         self.run_id, self.run_dir, self.order = run_id, run_dir, task_order
         self.role_keys = role_keys  # filled role -> agents.yaml key
         self.store, self.redactor, self.cost = store, redactor, cost
         self.output_files = output_files or {}  # task key -> output_file, relative to the run folder
+        self.gated = gated or set()  # tasks whose output_file waits until a person approves the output
         self.listener = listener or (lambda what, details: None)
         self.tasks: dict[str, TaskRecord] = {k: TaskRecord(k) for k in task_order}
         self.delegations: list[Delegation] = []
@@ -157,7 +159,7 @@ class Recorder:
         record, output = self.tasks[key], event.output
         record.status, record.finished_at = "completed", _iso(event)
         record.output = self.redactor.text(output.raw or "")
-        structured = output.json_dict or (output.pydantic.model_dump() if output.pydantic else None)
+        structured = output.json_dict or (output.pydantic.model_dump(mode="json") if output.pydantic else None)
         record.structured = json.loads(self.redactor.text(json.dumps(structured))) if structured else None
         if record.delegated_to:  # in a hierarchical crew the coworker did the work, not the manager
             record.agent = record.delegated_to[-1]
@@ -266,19 +268,30 @@ class Recorder:
         return running[-1] if running else None
 
     # --- files ---------------------------------------------------------------
+    def _output_path(self, key: str) -> Path:
+        suffix = ".json" if self.tasks[key].structured is not None else ".md"
+        return self.run_dir / f"{self.order.index(key) + 1:02d}_{key}{suffix}"
+
     def _write_output(self, key: str, record: TaskRecord) -> Path:
-        number = self.order.index(key) + 1
+        file = self._output_path(key)
         if record.structured is not None:
-            file = self.run_dir / f"{number:02d}_{key}.json"
             file.write_text(json.dumps(record.structured, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         else:
-            file = self.run_dir / f"{number:02d}_{key}.md"
             file.write_text((record.output or "") + "\n", encoding="utf-8")
-        if key in self.output_files:  # the task's own output_file, as CrewAI users know it
-            target = self.run_dir / self.output_files[key]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(file.read_text(encoding="utf-8"), encoding="utf-8")
+        if key not in self.gated:
+            self.publish(key, file)
         return file
+
+    def publish(self, key: str, file: Path | None = None) -> None:
+        """Write the task's own output_file (as CrewAI users know it), once its output is accepted."""
+        if key not in self.output_files:
+            return
+        source = file or self._output_path(key)
+        if not source.is_file():
+            return
+        target = self.run_dir / self.output_files[key]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
 
 
 def _resilience_handlers(handler: Callable[[Any], None]) -> dict[type, Callable[[Any], None]]:

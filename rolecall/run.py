@@ -164,7 +164,8 @@ class Execution:
         role_keys = {agent.role.strip(): key for key, agent in self.assembly.agents.items()}
         output_files = {k: fill(t.output_file, self.values) for k, t in self.crew.tasks.items() if t.output_file}
         self.recorder = Recorder(self.run_id, self.run_dir, list(self.crew.tasks), role_keys, self.store,
-                                 self.store.redact, self.settings.cost, output_files, self.listener)
+                                 self.store.redact, self.settings.cost, output_files, self.listener,
+                                 {k for k, t in self.crew.tasks.items() if t.spec.approval == "required"})
         finished = self._finished_tasks()
         status, error, output = "completed", None, None
         with self.recorder.listening(), self._budget_guard():
@@ -194,10 +195,13 @@ class Execution:
                 continue
             if task.spec.approval == "required" and approvals.get((task.key, "after")) != "approved":
                 continue  # its output was rejected or never reviewed: do it again
-            if row["status"] == "awaiting_approval":  # approved since: its output is accepted
+            accepted_now = row["status"] == "awaiting_approval"  # approved since: its output is accepted
+            if accepted_now:
                 row["status"] = "completed"
                 self.store.update("tasks", {"run_id": self.run_id, "key": row["key"]}, status="completed")
             self.recorder.carry_over(row)
+            if accepted_now:
+                self.recorder.publish(task.key)
             self.assembly.tasks[task.key].output = _task_output(self.assembly.tasks[task.key], row)
             done.add(task.key)
         return done
@@ -255,6 +259,8 @@ class Execution:
                           content=self._gate_content(key, mode), reason="--approve-all" if self.approve_all else None,
                           requested_at=now(), decided_at=now() if self.approve_all else None)
         if self.approve_all:
+            if mode == "after":
+                self.recorder.publish(key)
             return "approved"
         if mode == "after":
             self.recorder.tasks[key].status = "awaiting_approval"

@@ -218,3 +218,28 @@ def test_runs_and_show_run_commands(capsys, tmp_project, monkeypatch):
     run_id = out.splitlines()[1].split()[0]
     code, out, _ = cli(capsys, tmp_project, "show-run", run_id[:18])
     assert code == 0 and "1. draft  [completed]  by writer" in out and "approval send (after): approved" in out
+
+
+def test_a_gated_output_file_is_written_only_once_approved(capsys, tmp_project, monkeypatch):
+    monkeypatch.setenv("ROLECALL_LLM", "scripted")
+    _gated_crew(tmp_project, "required")
+    crew_yaml = tmp_project.crews_dir / "outreach" / "crew.yaml"
+    crew_yaml.write_text("tasks:\n  send:\n    output_file: sent.md\n")
+    code, out, _ = cli(capsys, tmp_project, "run", "outreach", "--json")
+    summary = json.loads(out.strip().splitlines()[-1])
+    run_dir = tmp_project.runs_dir / summary["run_id"]
+    assert code == 3 and (run_dir / "02_send.md").exists() and not (run_dir / "sent.md").exists()
+    assert cli(capsys, tmp_project, "approve", summary["run_id"])[0] == 0
+    assert (run_dir / "sent.md").read_text() == (run_dir / "02_send.md").read_text()
+
+
+def test_structured_output_with_dates_is_stored(run_crew, tmp_project):
+    write_files(tmp_project.crews_dir / "dated", {
+        "schemas.py": "import datetime\nfrom pydantic import BaseModel\n\n\nclass Post(BaseModel):\n"
+                      "    day: datetime.date\n    text: str\n",
+        "config/agents.yaml": "a: {role: A, goal: G, backstory: B}\n",
+        "config/tasks.yaml": "t: {description: D, expected_output: E, agent: a, output_pydantic: Post}\n",
+        "crew.yaml": "{}\n"})
+    result = run_crew("dated", project=tmp_project)
+    assert result.ok and result.task("t").structured["day"] == "2026-01-05"
+    assert open_store(tmp_project).tasks(result.run_id)[0]["status"] == "completed"
