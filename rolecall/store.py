@@ -87,20 +87,20 @@ class RunStore:
             return int(cursor.lastrowid or 0)
 
     def insert(self, table: str, **fields: Any) -> int:
-        fields = {k: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
+        fields = _encoded(fields)
         names = ", ".join(fields)
         marks = ", ".join("?" for _ in fields)
         return self._write(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(fields.values()))
 
     def update(self, table: str, where: dict[str, Any], **fields: Any) -> None:
-        fields = {k: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
+        fields = _encoded(fields)
         sets = ", ".join(f"{k} = ?" for k in fields)
         cond = " AND ".join(f"{k} = ?" for k in where)
         self._write(f"UPDATE {table} SET {sets} WHERE {cond}", (*fields.values(), *where.values()))
 
     def upsert(self, table: str, key: dict[str, Any], **fields: Any) -> None:
         """Insert the row with primary key ``key``, or update its ``fields`` if it exists."""
-        fields = {k: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
+        fields = _encoded(fields)
         columns = {**key, **fields}
         sets = ", ".join(f"{k} = excluded.{k}" for k in fields)
         self._write(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
@@ -150,6 +150,11 @@ class RunStore:
     def spent(self, run_id: str) -> float:
         rows = self.query("SELECT COALESCE(SUM(cost), 0) AS cost FROM model_calls WHERE run_id = ?", run_id)
         return float(rows[0]["cost"])
+
+
+def _encoded(fields: dict[str, Any]) -> dict[str, Any]:
+    """Mappings and lists are stored as JSON text."""
+    return {k: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
 
 
 def _alive(pid: int | None) -> bool:
