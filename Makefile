@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/cli_startup.py
+	$(PY) bench/local_model.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -18,7 +18,14 @@ from typing import Any, Callable, Iterator
 from .redact import Redactor
 from .store import RunStore
 
-DELEGATION_TOOLS = {"Delegate work to coworker": "delegate", "Ask question to coworker": "ask"}
+# by crewai's sanitized tool name: a model may write either form, and crewai reports a tool's
+# start under the name the model wrote but its finish under the sanitized one
+DELEGATION_TOOLS = {"delegate_work_to_coworker": "delegate", "ask_question_to_coworker": "ask"}
+
+
+def tool_key(name: str) -> str:
+    from crewai.utilities.string_utils import sanitize_tool_name
+    return sanitize_tool_name(name)
 
 
 @dataclass
@@ -196,7 +203,7 @@ class Recorder:
         call.row = self.store.insert("tool_calls", run_id=self.run_id, task=task, agent=agent, tool=event.tool_name,
                                      arguments=args, at=_iso(event))
         self.tool_calls.append(call)
-        kind = DELEGATION_TOOLS.get(event.tool_name)
+        kind = DELEGATION_TOOLS.get(tool_key(event.tool_name))
         if kind and isinstance(args, dict):
             coworker = self.agent_key(str(args.get("coworker") or args.get("co_worker") or "")) or "?"
             request = str(args.get("task") or args.get("question") or "")
@@ -228,7 +235,8 @@ class Recorder:
             self.store.update("tool_calls", {"id": call.row}, error=call.error, finished_at=_iso(event))
 
     def _open_call(self, tool: str) -> ToolCall | None:
-        return next((c for c in reversed(self.tool_calls) if c.tool == tool and c.output_chars is None
+        key = tool_key(tool)
+        return next((c for c in reversed(self.tool_calls) if tool_key(c.tool) == key and c.output_chars is None
                      and c.error is None), None)
 
     # --- model calls ------------------------------------------------------------------

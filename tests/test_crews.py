@@ -150,3 +150,15 @@ def test_a_tool_that_fails_is_recorded_as_an_error(run_crew, tmp_project):
     assert result.ok, result.error
     [call] = result.tool_calls
     assert call.error and "service down" in call.error and call.output_chars is None
+
+
+def test_delegation_written_with_crewais_sanitized_tool_name_is_recorded(run_crew, repo_project):
+    # crewai's prompt lists delegate_work_to_coworker; a model may write that form
+    script = {"agents": {"research_manager": [
+        "Thought: delegate\nAction: delegate_work_to_coworker\nAction Input: "
+        '{"task": "Research AI agents", "context": "five points", "coworker": "AI agents Senior Data Researcher"}']}}
+    result = run_crew("research_report_managed", script=script, project=repo_project)
+    assert result.ok, result.error
+    first = result.delegations[0]
+    assert (first.task, first.coworker, first.kind) == ("research_task", "researcher", "delegate")
+    assert result.tool_calls[0].output_chars and result.tool_calls[0].output_chars > 0

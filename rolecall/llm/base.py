@@ -6,6 +6,7 @@ with their token counts, like any provider's.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,12 @@ class RolecallLLM(BaseLLM):
         with llm_call_context():
             return self._call(as_messages(messages), tools, callbacks, available_functions,
                               from_task, from_agent, response_model)
+
+    async def acall(self, messages: Any, tools: Any = None, callbacks: Any = None, available_functions: Any = None,
+                    from_task: Any = None, from_agent: Any = None, response_model: Any = None) -> Any:
+        # crewai's async paths; the work itself is blocking (a lock, a local model), so it gets a thread
+        return await asyncio.to_thread(self.call, messages, tools, callbacks, available_functions,
+                                       from_task, from_agent, response_model)
 
     def _call(self, msgs: list[dict[str, Any]], tools: Any, callbacks: Any, available_functions: Any,
               from_task: Any, from_agent: Any, response_model: Any) -> Any:
