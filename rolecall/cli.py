@@ -87,10 +87,7 @@ def cmd_show(project: Project, args: argparse.Namespace) -> int:
 
 def cmd_validate(project: Project, args: argparse.Namespace) -> int:
     crews, problems = discover(project)
-    if args.crews:
-        names = args.crews
-    elif args.all or not args.crews:
-        names = list(crews)
+    names = args.crews or list(crews)  # no names (or --all): every crew
     refs: list[CrewRef] = [find(project, name) for name in names]
     failed = 0
     profiles = _profiles(project)
@@ -177,10 +174,10 @@ def _finish_run(args: argparse.Namespace, start: Any) -> int:
 
 
 def _run_row(project: Project, run_id: str) -> dict[str, Any]:
+    from .run import open_store
     from .settings import Settings
-    from .store import RunStore
-    path = Settings(project).store_path
-    row = RunStore(path).run(run_id) if path.exists() else None
+    # a project with no store yet has no runs; do not create an empty one just to say so
+    row = open_store(project).run(run_id) if Settings(project).store_path.exists() else None
     if row is None:
         raise RolecallError(Problem(f"no run '{run_id}'", hint="see python main.py runs"))
     return row

@@ -137,8 +137,8 @@ def parse_lenient(doc: YamlDoc, at: KeyPath, model: type[BaseModel], problems: l
                 path = _real_path(data, tuple(err["loc"]))
                 if err["type"] != "missing" and path:
                     _drop(kept, path if cut_deep else path[:1])
-        for name, field in model.model_fields.items():
-            if field.is_required() and name not in kept:
+        for name, info in model.model_fields.items():
+            if info.is_required() and name not in kept:
                 kept[name] = ""  # a required text key that is missing or broken: already reported
         try:
             return model.model_validate(kept)

@@ -18,7 +18,7 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
 
-from .definition import CrewDef, TaskDef
+from .definition import CrewDef
 from .llm.profiles import choose, load_config
 from .problem import Problem, RolecallError
 from .project import Project

@@ -85,7 +85,7 @@ def react_grammar(tools: list[ToolSpec], thought_chars: int = 200, arg_chars: in
         calls.append(f'"Action: " {_literal(tool.name)} "\\nAction Input: " {args}')
     final_body = out.schema(final_schema, "final-json", final_schema) if final_schema else "answer"
     steps = ['"Final Answer: " ' + final_body] + calls
-    out.add("root", f'"Thought: " thought "\\n" step')
+    out.add("root", '"Thought: " thought "\\n" step')
     out.add("thought", f"[^\\n]{{1,{thought_chars}}}")
     out.add("step", " | ".join(f"( {s} )" for s in steps))
     # the answer runs until the model ends its turn: any text, newlines included
