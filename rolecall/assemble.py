@@ -14,7 +14,7 @@ from crewai import Agent, Process, Task
 from pydantic import BaseModel, create_model
 
 from . import toolbox
-from .definition import AgentDef, CrewDef, TaskDef, ToolUse
+from .definition import AgentDef, CrewDefinition, TaskDef, ToolUse
 from .llm.factory import LlmPool
 from .project import Project
 from .spec import InlineSchema
@@ -37,11 +37,11 @@ class Assembly:
     manager: Agent | None
 
 
-def assemble(project: Project, crew: CrewDef, values: Mapping[str, Any], llms: LlmPool,
+def assemble(project: Project, crew: CrewDefinitioninition, values: Mapping[str, Any], llms: LlmPool,
              default_profile: str) -> Assembly:
     """crewai objects for one run. ``output_file`` is written by the recorder into the run folder,
     not by crewai, which resolves it against the working directory."""
-    toolbox.mount(project, crew.ref)
+    toolbox.mount(project, crew.package)
     agents = {key: _agent(crew, a, values, llms, default_profile) for key, a in crew.agents.items()}
     for llm in llms.all().values():
         if hasattr(llm, "agent_keys"):  # the scripted model replays scripts by agent key
@@ -52,7 +52,6 @@ def assemble(project: Project, crew: CrewDef, values: Mapping[str, Any], llms: L
     manager = agents.get(crew.manager_agent) if crew.manager_agent else None
     kwargs: dict[str, Any] = {
         "agents": [agents[k] for k in crew.workers],
-        "tasks": list(tasks.values()),
         "process": Process.hierarchical if crew.hierarchical else Process.sequential,
         "verbose": crew.spec.verbose,
     }
@@ -60,12 +59,9 @@ def assemble(project: Project, crew: CrewDef, values: Mapping[str, Any], llms: L
         kwargs["manager_agent"] = manager
     elif crew.hierarchical and crew.spec.manager and crew.spec.manager.llm:
         kwargs["manager_llm"] = llms.get(crew.spec.manager.llm)
-    kwargs.pop("tasks")
     return Assembly(kwargs, agents, tasks, manager)
 
-
-
-def _agent(crew: CrewDef, agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str) -> Agent:
+def _agent(crew: CrewDefinitioninition, agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str) -> Agent:
     spec = agent.spec
     kwargs: dict[str, Any] = {
         "role": fill(spec.role, values).strip(),
@@ -80,7 +76,7 @@ def _agent(crew: CrewDef, agent: AgentDef, values: Mapping[str, Any], llms: LlmP
     return Agent(**kwargs)
 
 
-def _task(crew: CrewDef, task: TaskDef, values: Mapping[str, Any], agents: dict[str, Agent],
+def _task(crew: CrewDefinitioninition, task: TaskDef, values: Mapping[str, Any], agents: dict[str, Agent],
           earlier: dict[str, Task]) -> Task:
     spec = task.spec
     kwargs: dict[str, Any] = {
@@ -100,15 +96,15 @@ def _task(crew: CrewDef, task: TaskDef, values: Mapping[str, Any], agents: dict[
     return Task(**kwargs)
 
 
-def _tool(crew: CrewDef, use: ToolUse) -> Any:
+def _tool(crew: CrewDefinitioninition, use: ToolUse) -> Any:
     info = crew.toolbox.get(use.name)
     assert info is not None, f"validated tool {use.name} vanished"
-    return toolbox.build(info, use.kwargs, crew_dir=crew.ref.path)
+    return toolbox.build(info, use.kwargs, crew_dir=crew.package.path)
 
 
-def schema_class(crew: CrewDef, schema: str | InlineSchema) -> type[BaseModel]:
+def schema_class(crew: CrewDefinitioninition, schema: str | InlineSchema) -> type[BaseModel]:
     if isinstance(schema, str):
-        module = importlib.import_module(f"{toolbox.crew_package(crew.ref)}.schemas")
+        module = importlib.import_module(f"{toolbox.crew_package(crew.package)}.schemas")
         return getattr(module, schema)
     return _inline_model(schema.name, schema.fields)
 

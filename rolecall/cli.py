@@ -1,6 +1,7 @@
-"""``main.py``: the commands. Exit codes: 0 ok, 1 run failed, 2 bad input or config.
+"""``main.py``: argument parsing and printing over the public API (``rolecall.api``).
 
-Only ``run`` imports crewai; everything else stays fast.
+Exit codes: 0 ok, 1 run failed, 2 bad input or config, 3 waiting for approval.
+Only ``run``, ``resume`` and ``approve`` import crewai; everything else stays fast.
 """
 from __future__ import annotations
 
@@ -9,25 +10,31 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from .discover import CrewRef, discover, find
-from .inputs import parse_pairs, resolve
-from .problem import Problem, RolecallError, errors
+from . import api
+from .discover import CrewPackage, discover, find
+from .environment import Environment, load_dotenv
+from .definition import CrewDefinition
+from .errors import InputError, RolecallError
+from .inputs import bind, parse_pairs
+from .problem import Problem, only_errors
 from .project import Project
-from .validate import check, validate
+from .result import RunResult
+from .status import RunStatus
+from .validate import validate
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_AWAITING = 0, 1, 2, 3
 
 
 def main(argv: Sequence[str], project_root: Path | None = None) -> int:
     args = _parser().parse_args(argv)
-    project = Project.at(args.project or os.environ.get("ROLECALL_PROJECT") or project_root)
-    load_env(project)
+    project = Project.at(args.project or Environment.current().project or project_root)
+    load_dotenv(project.env_file)
     try:
-        return args.handler(project, args)
+        return int(args.handler(project, args))
     except RolecallError as exc:
-        report(exc.problems, project)
+        print_problems(exc.problems, project)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -37,19 +44,10 @@ def main(argv: Sequence[str], project_root: Path | None = None) -> int:
         return EXIT_OK
 
 
-def load_env(project: Project) -> None:
-    """Read .env into the environment; values already set win."""
-    if project.env_file.exists():
-        from dotenv import dotenv_values
-        for key, value in dotenv_values(project.env_file).items():
-            if value is not None:
-                os.environ.setdefault(key, value)
-
-
-def report(problems: list[Problem], project: Project) -> None:
+def print_problems(problems: list[Problem], project: Project) -> None:
     for problem in problems:
         print(problem.render(project.root), file=sys.stderr)
-    count = len(errors(problems))
+    count = len(only_errors(problems))
     if count:
         print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
 
@@ -63,104 +61,77 @@ def cmd_list(project: Project, args: argparse.Namespace) -> int:
         return EXIT_OK
     rows = [("NAME", "PROCESS", "AGENTS", "TASKS", "DESCRIPTION")]
     profiles = _profiles(project)
-    for name, ref in crews.items():
-        result = validate(project, ref, profiles)
-        if result.crew is None:
+    for name, package in crews.items():
+        crew = validate(project, package, profiles).crew
+        if crew is None:
             rows.append((name, "-", "-", "-", f"INVALID: run `python main.py validate {name}`"))
             continue
-        crew = result.crew
         rows.append((name, crew.spec.process, str(len(crew.agents)), str(len(crew.tasks)), crew.spec.description))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
-    report(problems, project)
+    print_problems(problems, project)
     return EXIT_OK
 
 
 def cmd_show(project: Project, args: argparse.Namespace) -> int:
     from .describe import show
-    crew, warnings = check(project, find(project, args.crew))
+    crew = api.load_crew(args.crew, project)
     print(show(crew))
-    report(warnings, project)
+    print_problems(crew.warnings, project)
     return EXIT_OK
 
 
 def cmd_validate(project: Project, args: argparse.Namespace) -> int:
     crews, problems = discover(project)
-    names = args.crews or list(crews)  # no names (or --all): every crew
-    refs: list[CrewRef] = [find(project, name) for name in names]
+    packages: list[CrewPackage] = [find(project, name) for name in args.crews] if args.crews else list(crews.values())
     failed = 0
     profiles = _profiles(project)
-    for ref in refs:
-        result = validate(project, ref, profiles)
+    for package in packages:
+        result = validate(project, package, profiles)
         problems += result.problems
-        if not result.ok:
-            failed += 1
-        print(f"{ref.name}: {'ok' if result.ok else 'INVALID'}")
-    report(problems, project)
+        failed += not result.ok
+        print(f"{package.name}: {'ok' if result.ok else 'INVALID'}")
+    print_problems(problems, project)
     if failed:
-        print(f"{failed} of {len(refs)} crews invalid", file=sys.stderr)
+        print(f"{failed} of {len(packages)} crews invalid", file=sys.stderr)
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
 def cmd_plan(project: Project, args: argparse.Namespace) -> int:
     from .describe import plan
-    crew, warnings = check(project, find(project, args.crew))
-    values = _inputs(crew.inputs, args.input)
+    crew = api.load_crew(args.crew, project)
+    _, values = _inputs(crew, args.input)
     print(plan(crew, values))
-    report(warnings, project)
+    print_problems(crew.warnings, project)
     return EXIT_OK
 
 
 def cmd_run(project: Project, args: argparse.Namespace) -> int:
-    crew, warnings = check(project, find(project, args.crew))
-    values = _inputs(crew.inputs, args.input)
-    report(warnings, project)
-    from .run import run_crew  # imports crewai
-    return _finish_run(args, lambda listener: run_crew(
-        project, crew, values, llm=args.llm, max_cost=args.max_cost, approve_all=args.approve_all,
-        listener=listener))
+    crew = api.load_crew(args.crew, project)
+    given, _ = _inputs(crew, args.input)  # bad inputs are reported before the run starts
+    print_problems(crew.warnings, project)
+    return _show_result(args, lambda on_event: api.run(
+        crew, given, llm=args.llm, max_cost=args.max_cost, approve_all=args.approve_all, on_event=on_event,
+        project=project))
 
 
 def cmd_resume(project: Project, args: argparse.Namespace) -> int:
-    from .run import resume_run
-    row = _run_row(project, args.run_id)
-    crew, _ = check(project, find(project, row["crew"]))
-    return _finish_run(args, lambda listener: resume_run(
-        project, row["id"], crew, force=args.force, approve_all=args.approve_all, listener=listener))
+    return _show_result(args, lambda on_event: api.resume(
+        args.run_id, force=args.force, approve_all=args.approve_all, on_event=on_event, project=project))
 
 
 def cmd_approve(project: Project, args: argparse.Namespace) -> int:
-    from .run import open_store, resume_run
-    from .store import now
-    row = _run_row(project, args.run_id)
-    store = open_store(project)
-    pending = [a for a in store.rows("approvals", row["id"]) if a["status"] == "pending"]
-    if args.task:
-        pending = [a for a in pending if a["task"] == args.task]
-    if not pending:
-        raise RolecallError(Problem(f"run {row['id']} has no pending approval"
-                                    + (f" for task '{args.task}'" if args.task else "")))
-    if len(pending) > 1:
-        raise RolecallError(Problem("several approvals are pending", hint="name one with --task"))
-    gate = pending[0]
-    if args.reject and not args.reason:
-        raise RolecallError(Problem("a rejection needs a reason", hint='add --reason "what to change"'))
-    decision = "rejected" if args.reject else "approved"
-    store.update("approvals", {"run_id": row["id"], "task": gate["task"], "mode": gate["mode"]},
-                 status=decision, reason=args.reason, decided_at=now())
-    print(f"{gate['task']}: {decision}" + (f" ({args.reason})" if args.reason else ""))
-    if decision == "rejected" and gate["mode"] == "before":
-        store.update("runs", {"id": row["id"]}, status="rejected", finished_at=now(),
-                     error=f"task '{gate['task']}' was not approved to start: {args.reason}")
-        print(f"run {row['id']}: rejected")
+    decision = api.decide(args.run_id, approve=not args.reject, reason=args.reason, task=args.task, project=project)
+    print(f"{decision.task}: {decision.status}" + (f" ({args.reason})" if args.reason else ""))
+    if decision.ends_run:
+        print(f"run {decision.run_id}: rejected")
         return EXIT_FAILED
-    crew, _ = check(project, find(project, row["crew"]))
-    return _finish_run(args, lambda listener: resume_run(project, row["id"], crew, force=args.force,
-                                                         listener=listener))
+    return _show_result(args, lambda on_event: api.resume(decision.run_id, force=args.force, on_event=on_event,
+                                                          project=project))
 
 
-def _finish_run(args: argparse.Namespace, start: Any) -> int:
+def _show_result(args: argparse.Namespace, start: Callable[[Any], RunResult]) -> int:
     from .progress import progress_for
     progress = progress_for()
     try:
@@ -170,35 +141,26 @@ def _finish_run(args: argparse.Namespace, start: Any) -> int:
     print(result.render())
     if getattr(args, "json", False):
         print(json.dumps(result.summary()))
-    return {"completed": EXIT_OK, "awaiting_approval": EXIT_AWAITING}.get(result.status, EXIT_FAILED)
-
-
-def _run_row(project: Project, run_id: str) -> dict[str, Any]:
-    from .run import open_store
-    from .settings import Settings
-    # a project with no store yet has no runs; do not create an empty one just to say so
-    row = open_store(project).run(run_id) if Settings(project).store_path.exists() else None
-    if row is None:
-        raise RolecallError(Problem(f"no run '{run_id}'", hint="see python main.py runs"))
-    return row
+    return {RunStatus.COMPLETED: EXIT_OK, RunStatus.AWAITING_APPROVAL: EXIT_AWAITING}.get(result.status, EXIT_FAILED)
 
 
 def cmd_runs(project: Project, args: argparse.Namespace) -> int:
     from .history import render_runs
-    print(render_runs(project, args.crew, args.limit))
+    print(render_runs(api.runs(project, crew=args.crew, limit=args.limit), args.crew))
     return EXIT_OK
 
 
 def cmd_show_run(project: Project, args: argparse.Namespace) -> int:
+    from .context import open_store
     from .history import render_run
-    print(render_run(project, _run_row(project, args.run_id)["id"]))
+    run_id = api.stored_run(args.run_id, project)["id"]
+    with open_store(project) as store:
+        print(render_run(store, run_id))
     return EXIT_OK
 
 
 def cmd_report(project: Project, args: argparse.Namespace) -> int:
-    from .report import write_report
-    path = write_report(project, _run_row(project, args.run_id)["id"], Path(args.out) if args.out else None)
-    print(path)
+    print(api.report(args.run_id, out=args.out, project=project))
     return EXIT_OK
 
 
@@ -238,12 +200,13 @@ def _profiles(project: Project) -> list[str]:
     return list(load_config(project.config_dir).profiles)
 
 
-def _inputs(declared: Any, pairs: list[str]) -> dict[str, Any]:
+def _inputs(crew: CrewDefinition, pairs: list[str]) -> tuple[dict[str, str], dict[str, Any]]:
+    """``--input`` pairs as given, and as the crew's typed values; every problem at once."""
     given, problems = parse_pairs(pairs)
-    values, more = resolve(declared, given)
+    values, more = bind(crew.inputs, given)
     if problems or more:
-        raise RolecallError(problems + more)
-    return values
+        raise InputError(problems + more)
+    return given, values
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,14 +1,17 @@
 """A validated crew: the three YAML files merged into one definition.
 
-``validate`` produces it; ``plan`` renders it and ``assemble`` turns it into
-crewai objects. Nothing here imports crewai.
+Three words for three things: a ``CrewPackage`` is a folder ``discover`` found;
+a ``CrewDefinition`` is what ``validate`` made of its files (this module); a crewai
+``Crew`` exists only while ``run`` executes it. ``plan`` renders a definition and
+``assemble`` turns it into crewai objects. Nothing here imports crewai.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from .discover import CrewRef
+from .discover import CrewPackage
+from .problem import Problem
 from .spec import AgentSpec, CrewSpec, InlineSchema, InputSpec, TaskSpec, ToolRef
 from .toolbox import Toolbox
 
@@ -49,16 +52,17 @@ class TaskDef:
 
 
 @dataclass
-class CrewDef:
-    ref: CrewRef
+class CrewDefinition:
+    package: CrewPackage
     spec: CrewSpec
     agents: dict[str, AgentDef]
     tasks: dict[str, TaskDef]
     toolbox: Toolbox
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def name(self) -> str:
-        return self.ref.name
+        return self.package.name
 
     @property
     def hierarchical(self) -> bool:

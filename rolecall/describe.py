@@ -4,7 +4,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Mapping
 
-from .definition import CrewDef, ToolUse
+from .definition import CrewDefinition, ToolUse
 from .spec import InlineSchema
 from .template import fill
 
@@ -24,9 +24,9 @@ def _block(text: str, indent: str = "      ") -> str:
     return textwrap.indent(text.strip(), indent)
 
 
-def show(crew: CrewDef) -> str:
+def show(crew: CrewDefinition) -> str:
     spec = crew.spec
-    lines = [f"{crew.name}  ({crew.ref.origin}{crew.name if crew.ref.origin == 'crews/' else ''})"]
+    lines = [f"{crew.name}  ({crew.package.shown_origin})"]
     if spec.description:
         lines.append(f"  {spec.description}")
     lines.append(f"process: {spec.process}")
@@ -59,7 +59,7 @@ def show(crew: CrewDef) -> str:
     return "\n".join(lines)
 
 
-def plan(crew: CrewDef, values: Mapping[str, Any]) -> str:
+def plan(crew: CrewDefinition, values: Mapping[str, Any]) -> str:
     """What a run would do with these inputs; calls no model and imports no crewai."""
     lines = [f"plan for {crew.name} ({crew.spec.process})",
              "inputs: " + (", ".join(f"{k}={v!r}" for k, v in values.items()) or "none"), "", "agents:"]

@@ -6,20 +6,22 @@ imports crewai or the crews themselves.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from .problem import Problem, RolecallError, did_you_mean
+from .errors import ConfigError
+from .problem import Problem, did_you_mean
 from .project import Project
 
 ENTRY_POINT_GROUP = "rolecall.crews"
 
 
 @dataclass(frozen=True)
-class CrewRef:
-    """A crew package found on disk, not yet read."""
+class CrewPackage:
+    """A crew folder found on disk (in crews/, an installed distribution, or a path), not yet read."""
 
     name: str
     path: Path
@@ -38,20 +40,33 @@ class CrewRef:
     def crew_file(self) -> Path:
         return self.path / "crew.yaml"
 
+    @property
+    def shown_origin(self) -> str:
+        """Where a person finds it: ``crews/name``, ``distribution x``, or the path."""
+        return f"crews/{self.name}" if self.origin == "crews/" else self.origin
+
+    def fingerprint(self) -> str:
+        """A hash of every file in the package; resume refuses a crew that changed."""
+        digest = hashlib.sha256()
+        for file in sorted(self.path.rglob("*")):  # YAML, schemas, tools, their data: all of the package
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(self.path)).encode() + b"\0" + file.read_bytes())
+        return digest.hexdigest()[:16]
+
 
 def is_crew_dir(path: Path) -> bool:
     return path.is_dir() and not path.name.startswith((".", "_")) and (
         (path / "crew.yaml").exists() or (path / "config").is_dir())
 
 
-def discover(project: Project) -> tuple[dict[str, CrewRef], list[Problem]]:
+def discover(project: Project) -> tuple[dict[str, CrewPackage], list[Problem]]:
     """Every crew by name, and problems such as two crews sharing a name."""
-    crews: dict[str, CrewRef] = {}
+    crews: dict[str, CrewPackage] = {}
     problems: list[Problem] = []
     if project.crews_dir.is_dir():
         for path in sorted(project.crews_dir.iterdir()):
             if is_crew_dir(path):
-                crews[path.name] = CrewRef(path.name, path, "crews/")
+                crews[path.name] = CrewPackage(path.name, path, "crews/")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         ref = _from_entry_point(ep.name, ep.value, getattr(ep.dist, "name", "?"), problems)
         if ref is None:
@@ -65,7 +80,7 @@ def discover(project: Project) -> tuple[dict[str, CrewRef], list[Problem]]:
     return crews, problems
 
 
-def _from_entry_point(name: str, module: str, dist: str, problems: list[Problem]) -> CrewRef | None:
+def _from_entry_point(name: str, module: str, dist: str, problems: list[Problem]) -> CrewPackage | None:
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
@@ -76,14 +91,17 @@ def _from_entry_point(name: str, module: str, dist: str, problems: list[Problem]
                                 f"does not name an importable package",
                                 hint="its value must be the crew's package, e.g. 'my_crews.support'"))
         return None
-    return CrewRef(name, Path(locations[0]), f"distribution {dist}", module)
+    return CrewPackage(name, Path(locations[0]), f"distribution {dist}", module)
 
 
-def find(project: Project, name: str) -> CrewRef:
-    """The crew called ``name``, or an error listing what exists."""
+def find(project: Project, name: str) -> CrewPackage:
+    """The crew called ``name`` (or the crew folder at that path), or an error listing what exists."""
     crews, _ = discover(project)
     if name in crews:
         return crews[name]
+    folder = Path(name)
+    if ("/" in name or folder.is_absolute()) and is_crew_dir(folder):
+        return CrewPackage(folder.resolve().name, folder.resolve(), str(folder))
     hint = did_you_mean(name, crews) or (
         f"known crews: {', '.join(crews)}" if crews else "create one with: python main.py new NAME")
-    raise RolecallError(Problem(f"no crew named '{name}'", hint=hint))
+    raise ConfigError(Problem(f"no crew named '{name}'", hint=hint))

@@ -1,61 +1,82 @@
-"""``runs`` and ``show-run``: the run store, read back for people."""
+"""``runs`` and ``show-run``: the run store, read back for people. Never runs anything."""
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
-from .project import Project
-from .run import open_store
+from . import format as fmt
+from .status import RunStatus
+from .store import Row, RunStore
+from .usage import Usage
 
 
-def _duration(row: dict[str, Any]) -> str:
-    if not row.get("finished_at"):
-        return "-"
-    seconds = (datetime.fromisoformat(row["finished_at"]) - datetime.fromisoformat(row["started_at"])).total_seconds()
-    return f"{seconds:.1f}s"
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of history: a run, how it ended and what it used."""
+
+    id: str
+    crew: str
+    status: RunStatus
+    profile: str
+    inputs: dict[str, Any]
+    started_at: str
+    finished_at: str | None
+    error: str | None
+    usage: Usage
+
+    @property
+    def seconds(self) -> float | None:
+        return fmt.between(self.started_at, self.finished_at)
+
+    @classmethod
+    def of(cls, row: Row) -> "RunSummary":
+        cost = None if row["unpriced"] else float(row["cost"] or 0.0)
+        usage = Usage(row["calls"], row["prompt_tokens"], row["completion_tokens"], cost, row["unpriced"])
+        return cls(row["id"], row["crew"], RunStatus(row["status"]), row["profile"], row["inputs"],
+                   row["started_at"], row["finished_at"], row["error"], usage)
 
 
-def _cost(value: float | None) -> str:
-    return "?" if value is None else f"${value:.4f}"
+def summaries(store: RunStore, crew: str | None = None, limit: int = 20) -> list[RunSummary]:
+    """The newest runs first, of one crew or of all."""
+    return [RunSummary.of(row) for row in store.runs(crew, limit)]
 
 
-def render_runs(project: Project, crew: str | None, limit: int) -> str:
-    rows = list(open_store(project).runs(crew, limit))
-    if not rows:
+def render_runs(runs: list[RunSummary], crew: str | None = None) -> str:
+    if not runs:
         return "no runs yet" + (f" of crew '{crew}'" if crew else "")
     table = [("RUN", "CREW", "STATUS", "STARTED", "TIME", "CALLS", "TOKENS", "COST")]
-    for r in rows:
-        table.append((r["id"], r["crew"], r["status"], r["started_at"][:19].replace("T", " "), _duration(r),
-                      str(r["calls"]), str(r["tokens"]), _cost(r["cost"]) if r["calls"] else "$0.0000"))
+    for r in runs:
+        table.append((r.id, r.crew, r.status, r.started_at[:19].replace("T", " "), fmt.short_seconds(r.seconds),
+                      str(r.usage.requests), str(r.usage.total_tokens), fmt.cost(r.usage.cost)))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
 
 
-def render_run(project: Project, run_id: str) -> str:
-    store = open_store(project)
+def render_run(store: RunStore, run_id: str) -> str:
     run = store.run(run_id)
-    assert run is not None
-    calls = store.rows("model_calls", run_id)
-    lines = [f"run {run['id']}  crew {run['crew']}  {run['status']}  ({_duration(run)}, profile {run['profile']})",
+    assert run is not None, "callers look the run up first"
+    calls = store.model_calls(run_id)
+    took = fmt.short_seconds(fmt.between(run["started_at"], run["finished_at"]))
+    lines = [f"run {run['id']}  crew {run['crew']}  {run['status']}  ({took}, profile {run['profile']})",
              "inputs: " + ", ".join(f"{k}={v!r}" for k, v in run["inputs"].items())]
     if run["error"]:
         lines.append(f"error: {run['error']}")
     lines += ["", "tasks:"]
     for t in store.tasks(run_id):
-        mine = [c for c in calls if c["task"] == t["key"]]
-        tokens = sum(c["prompt_tokens"] + c["completion_tokens"] for c in mine)
+        used = Usage.of(c for c in calls if c["task"] == t["key"])
+        carried = "  (carried over)" if t["carried_over"] else ""
         lines.append(f"  {t['position'] + 1}. {t['key']}  [{t['status']}]  by {t['agent'] or '-'}  "
-                     f"{len(mine)} calls, {tokens} tokens, {_cost(_sum_cost(mine))}")
+                     f"{used.requests} calls, {used.total_tokens} tokens, {fmt.cost(used.cost)}{carried}")
         if t["error"]:
             lines.append(f"     error: {t['error']}")
         if t["output"]:
             lines.append("     " + t["output"].strip().replace("\n", "\n     ")[:1200])
-    delegations = store.rows("delegations", run_id)
+    delegations = store.delegations(run_id)
     if delegations:
         lines += ["", "delegations:"]
         lines += [f"  {d['task']}: {d['manager']} -> {d['coworker']} ({d['kind']}): {d['request'][:100]}"
                   for d in delegations]
-    tools = store.rows("tool_calls", run_id)
+    tools = store.tool_calls(run_id)
     if tools:
         lines += ["", "tool calls:"]
         lines += [f"  {c['task']}: {c['agent']} {c['tool']}({c['arguments']})"
@@ -63,18 +84,12 @@ def render_run(project: Project, run_id: str) -> str:
                   + (f" ERROR {c['error']}" if c["error"] else "") for c in tools]
     lines += ["", "model calls by agent:"]
     for agent in sorted({c["agent"] or "?" for c in calls}):
-        mine = [c for c in calls if (c["agent"] or "?") == agent]
-        lines.append(f"  {agent:24} {len(mine):3} calls  {sum(c['prompt_tokens'] for c in mine):7} in  "
-                     f"{sum(c['completion_tokens'] for c in mine):7} out  {_cost(_sum_cost(mine))}")
-    errors = [c for c in calls if c["error"]]
-    lines += [f"  model error ({c['agent']}, {c['task']}): {c['error']}" for c in errors]
-    for event in store.rows("events", run_id):
+        used = Usage.of(c for c in calls if (c["agent"] or "?") == agent)
+        lines.append(f"  {agent:24} {used.requests:3} calls  {used.prompt_tokens:7} in  "
+                     f"{used.completion_tokens:7} out  {fmt.cost(used.cost)}")
+    lines += [f"  model error ({c['agent']}, {c['task']}): {c['error']}" for c in calls if c["error"]]
+    for event in store.events(run_id):
         lines.append(f"  event {event['kind']}: {event['detail']}")
-    for a in store.rows("approvals", run_id):
+    for a in store.approvals(run_id):
         lines.append(f"approval {a['task']} ({a['mode']}): {a['status']}" + (f" - {a['reason']}" if a["reason"] else ""))
     return "\n".join(lines)
-
-
-def _sum_cost(calls: list[dict[str, Any]]) -> float | None:
-    costs = [c["cost"] for c in calls]
-    return None if any(c is None for c in costs) else sum(costs)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .errors import InputError
 from .problem import Problem, did_you_mean
 from .spec import InputSpec
 
@@ -50,7 +51,7 @@ def coerce(name: str, raw: Any, spec: InputSpec) -> tuple[Any, str | None]:
     return None, f"input '{name}' must be true or false, got '{raw}'"
 
 
-def resolve(declared: Mapping[str, InputSpec], given: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+def bind(declared: Mapping[str, InputSpec], given: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     """Every declared input's value: given (coerced) or default; problems for the rest."""
     values: dict[str, Any] = {}
     problems: list[Problem] = []
@@ -72,3 +73,11 @@ def resolve(declared: Mapping[str, InputSpec], given: Mapping[str, Any]) -> tupl
             problems.append(Problem(f"missing required input '{name}'{about}",
                                     hint=f'pass --input {name}=...'))
     return values, problems
+
+
+def bound(declared: Mapping[str, InputSpec], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Like ``bind``, but raises ``InputError`` listing every problem."""
+    values, problems = bind(declared, given)
+    if problems:
+        raise InputError(problems)
+    return values

@@ -1,4 +1,4 @@
-"""Problems found in a crew's files, and the error that carries them to the user."""
+"""A problem found in a crew's files or a command's input, located as precisely as we can."""
 from __future__ import annotations
 
 import difflib
@@ -36,17 +36,6 @@ class Problem:
         return f"{where}{key}{tag}{self.message}{tail}"
 
 
-class RolecallError(Exception):
-    """Bad input or configuration: exit code 2, never a traceback."""
-
-    def __init__(self, problems: Problem | Iterable[Problem] | str):
-        if isinstance(problems, str):
-            problems = [Problem(problems)]
-        elif isinstance(problems, Problem):
-            problems = [problems]
-        self.problems: list[Problem] = list(problems)
-        super().__init__("\n".join(p.render() for p in self.problems))
-
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A 'did you mean ...?' hint, or '' when nothing is close."""
@@ -54,5 +43,5 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else ""
 
 
-def errors(problems: Iterable[Problem]) -> list[Problem]:
+def only_errors(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]

@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .environment import Environment
+
 
 @dataclass(frozen=True)
 class Project:
@@ -12,10 +14,11 @@ class Project:
     runs: Path | None = None  # where run folders go; default <root>/runs
 
     @classmethod
-    def at(cls, root: str | os.PathLike[str] | None = None) -> "Project":
-        chosen = root or os.environ.get("ROLECALL_PROJECT") or Path.cwd()
-        runs = os.environ.get("ROLECALL_RUNS")  # run folders and store elsewhere (tests, CI, shared disks)
-        return cls(Path(chosen).resolve(), Path(runs).resolve() if runs else None)
+    def at(cls, root: str | os.PathLike[str] | None = None, env: Environment | None = None) -> "Project":
+        """The project at ``root``, else $ROLECALL_PROJECT, else the current folder."""
+        env = env or Environment.current()
+        chosen = root or env.project or Path.cwd()
+        return cls(Path(chosen).resolve(), Path(env.runs).resolve() if env.runs else None)
 
     @property
     def crews_dir(self) -> Path:

@@ -10,70 +10,16 @@ import json
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
-from .redact import Redactor
-from .store import RunStore
-
-# by crewai's sanitized tool name: a model may write either form, and crewai reports a tool's
-# start under the name the model wrote but its finish under the sanitized one
-DELEGATION_TOOLS = {"delegate_work_to_coworker": "delegate", "ask_question_to_coworker": "ask"}
-
-
-def tool_key(name: str) -> str:
-    from crewai.utilities.string_utils import sanitize_tool_name
-    return sanitize_tool_name(name)
-
-
-@dataclass
-class TaskRecord:
-    key: str
-    agent: str | None = None  # agents.yaml key of the agent that did the work
-    role: str | None = None
-    status: str = "pending"  # pending, running, completed, failed, awaiting_approval, interrupted
-    output: str | None = None
-    structured: dict[str, Any] | None = None
-    file: str | None = None
-    delegated_to: list[str] = field(default_factory=list)
-    started_at: str | None = None
-    finished_at: str | None = None
-    error: str | None = None
-
-
-@dataclass
-class Delegation:
-    task: str | None
-    manager: str
-    coworker: str  # agents.yaml key when known, else the role as written
-    kind: str  # "delegate" or "ask"
-    request: str
-
-
-@dataclass
-class ToolCall:
-    task: str | None
-    agent: str | None
-    tool: str
-    arguments: Any
-    output_chars: int | None = None
-    error: str | None = None
-    row: int = 0
-
-
-@dataclass
-class ModelCall:
-    task: str | None
-    agent: str | None
-    model: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float | None = None
-    latency_ms: float | None = None
-    error: str | None = None
-
+from . import delegation
+from .context import RunContext
+from .definition import CrewDefinition
+from .result import Delegation, ModelCall, TaskRecord, ToolCall
+from .status import TaskStatus
+from .template import fill
 
 Listener = Callable[[str, dict[str, Any]], None]  # progress: (what happened, details)
 
@@ -81,15 +27,15 @@ Listener = Callable[[str, dict[str, Any]], None]  # progress: (what happened, de
 class Recorder:
     """Listens to crewai's events for one run; keeps the store and the run folder up to date."""
 
-    def __init__(self, run_id: str, run_dir: Path, task_order: list[str], role_keys: dict[str, str],
-                 store: RunStore, redactor: Redactor, cost: Callable[[str, int, int], float | None],
-                 output_files: dict[str, str] | None = None, listener: Listener | None = None,
-                 gated: set[str] | None = None):
-        self.run_id, self.run_dir, self.order = run_id, run_dir, task_order
+    def __init__(self, context: RunContext, run_id: str, crew: CrewDefinition, values: Mapping[str, Any],
+                 role_keys: dict[str, str], listener: Listener | None = None):
+        self.run_id, self.run_dir, self.order = run_id, context.project.runs_dir / run_id, list(crew.tasks)
         self.role_keys = role_keys  # filled role -> agents.yaml key
-        self.store, self.redactor, self.cost = store, redactor, cost
-        self.output_files = output_files or {}  # task key -> output_file, relative to the run folder
-        self.gated = gated or set()  # tasks whose output_file waits until a person approves the output
+        self.store, self.redactor, self.cost = context.store, context.redactor, context.settings.cost
+        # task key -> output_file, relative to the run folder
+        self.output_files = {k: fill(t.output_file, values) for k, t in crew.tasks.items() if t.output_file}
+        # tasks whose output_file waits until a person approves the output
+        self.gated = {k for k, t in crew.tasks.items() if t.spec.approval == "required"}
         self.listener = listener or (lambda what, details: None)
         self.tasks: dict[str, TaskRecord] = {k: TaskRecord(k) for k in task_order}
         self.delegations: list[Delegation] = []
@@ -112,12 +58,14 @@ class Recorder:
         from crewai.events.types.task_events import TaskCompletedEvent, TaskFailedEvent, TaskStartedEvent
         from crewai.events.types.tool_usage_events import (ToolUsageErrorEvent, ToolUsageFinishedEvent,
                                                            ToolUsageStartedEvent)
+
+        from .llm.events import EVENT_TYPES
         handlers = {TaskStartedEvent: self.on_task_started, TaskCompletedEvent: self.on_task_completed,
                     TaskFailedEvent: self.on_task_failed, ToolUsageStartedEvent: self.on_tool_started,
                     ToolUsageFinishedEvent: self.on_tool_finished, ToolUsageErrorEvent: self.on_tool_error,
                     LLMCallStartedEvent: self.on_model_started, LLMCallCompletedEvent: self.on_model_call,
                     LLMCallFailedEvent: self.on_model_failed}
-        handlers.update(_resilience_handlers(self.on_model_event))
+        handlers.update({kind: self.on_model_event for kind in EVENT_TYPES})
         wrapped = {kind: self._guarded(handler) for kind, handler in handlers.items()}
         for kind, handler in wrapped.items():
             crewai_event_bus.on(kind)(handler)
@@ -145,16 +93,20 @@ class Recorder:
 
     def _save_task(self, key: str) -> None:
         t = self.tasks[key]
-        self.store.upsert("tasks", {"run_id": self.run_id, "key": key}, position=self.order.index(key),
-                          agent=t.agent, role=t.role, status=t.status, output=t.output, structured=t.structured,
-                          started_at=t.started_at, finished_at=t.finished_at, error=t.error)
+        self.store.save_task(self.run_id, key, position=self.order.index(key), agent=t.agent, role=t.role,
+                             status=t.status, output=t.output, structured=t.structured, started_at=t.started_at,
+                             finished_at=t.finished_at, error=t.error, carried_over=int(t.carried_over))
+
+    def set_status(self, key: str, status: TaskStatus) -> None:
+        self.tasks[key].status = status
+        self.store.save_task(self.run_id, key, status=status)
 
     def on_task_started(self, event: Any) -> None:
         key = self._task_key(event)
         if key:
             record = self.tasks[key]
             role = getattr(getattr(event.task, "agent", None), "role", None)
-            record.status, record.started_at, record.error = "running", _iso(event), None
+            record.status, record.started_at, record.error = TaskStatus.RUNNING, _iso(event), None
             record.role, record.agent, record.delegated_to = role, self.agent_key(role), []
             self._save_task(key)
             self.listener("task_started", {"task": key, "agent": record.agent})
@@ -164,7 +116,7 @@ class Recorder:
         if not key:
             return
         record, output = self.tasks[key], event.output
-        record.status, record.finished_at = "completed", _iso(event)
+        record.status, record.finished_at = TaskStatus.COMPLETED, _iso(event)
         record.output = self.redactor.text(output.raw or "")
         structured = output.json_dict or (output.pydantic.model_dump(mode="json") if output.pydantic else None)
         record.structured = json.loads(self.redactor.text(json.dumps(structured))) if structured else None
@@ -179,15 +131,17 @@ class Recorder:
         key = self._task_key(event)
         if key:
             record = self.tasks[key]
-            record.status, record.error, record.finished_at = "failed", self.redactor.text(str(event.error)), _iso(event)
+            record.status, record.error, record.finished_at = TaskStatus.FAILED, self.redactor.text(str(event.error)), _iso(event)
             self._save_task(key)
             self.listener("task_failed", {"task": key, "error": record.error})
 
     def carry_over(self, row: dict[str, Any]) -> None:
-        """A task finished by an earlier attempt of this run (resume, approval)."""
+        """A task finished by an earlier attempt of this run (resume, approval): kept, not redone."""
         record = self.tasks[row["key"]]
-        for name in ("agent", "role", "status", "output", "structured", "started_at", "finished_at"):
+        for name in ("agent", "role", "output", "structured", "started_at", "finished_at"):
             setattr(record, name, row.get(name))
+        record.status, record.carried_over = TaskStatus(row["status"]), True
+        self.store.save_task(self.run_id, record.key, carried_over=1)
 
     # --- tools and delegation -------------------------------------------------------
     def on_tool_started(self, event: Any) -> None:
@@ -200,16 +154,16 @@ class Recorder:
         task = self._task_key(event) or self._running_task()
         agent = self.agent_key(event.agent_role)
         call = ToolCall(task, agent, event.tool_name, args)
-        call.row = self.store.insert("tool_calls", run_id=self.run_id, task=task, agent=agent, tool=event.tool_name,
-                                     arguments=args, at=_iso(event))
+        call.row = self.store.add_tool_call(self.run_id, task=task, agent=agent, tool=event.tool_name,
+                                            arguments=args, at=_iso(event))
         self.tool_calls.append(call)
-        kind = DELEGATION_TOOLS.get(tool_key(event.tool_name))
+        kind = delegation.kind_of(event.tool_name)
         if kind and isinstance(args, dict):
             coworker = self.agent_key(str(args.get("coworker") or args.get("co_worker") or "")) or "?"
             request = str(args.get("task") or args.get("question") or "")
             self.delegations.append(Delegation(task, agent or "?", coworker, kind, request))
-            self.store.insert("delegations", run_id=self.run_id, task=task, manager=agent or "?", coworker=coworker,
-                              kind=kind, request=request, at=_iso(event))
+            self.store.add_delegation(self.run_id, task=task, manager=agent or "?", coworker=coworker, kind=kind,
+                                      request=request, at=_iso(event))
             if kind == "delegate" and task:
                 self.tasks[task].delegated_to.append(coworker)
             self.listener("delegated", {"task": task, "manager": agent, "coworker": coworker})
@@ -223,21 +177,21 @@ class Recorder:
         failure = getattr(event, "failure", None)  # a tool may "finish" by returning crewai's ToolFailure
         if failure is not None:
             call.error = self.redactor.text(str(getattr(failure, "message", failure)))
-            self.store.update("tool_calls", {"id": call.row}, error=call.error, finished_at=_iso(event))
+            self.store.finish_tool_call(call.row, error=call.error, finished_at=_iso(event))
             return
         call.output_chars = len(str(event.output))
-        self.store.update("tool_calls", {"id": call.row}, result_chars=call.output_chars, finished_at=_iso(event))
+        self.store.finish_tool_call(call.row, result_chars=call.output_chars, finished_at=_iso(event))
 
     def on_tool_error(self, event: Any) -> None:
         call = self._open_call(event.tool_name)
         if call is not None:
             call.error = self.redactor.text(str(event.error))
-            self.store.update("tool_calls", {"id": call.row}, error=call.error, finished_at=_iso(event))
+            self.store.finish_tool_call(call.row, error=call.error, finished_at=_iso(event))
 
     def _open_call(self, tool: str) -> ToolCall | None:
-        key = tool_key(tool)
-        return next((c for c in reversed(self.tool_calls) if tool_key(c.tool) == key and c.output_chars is None
-                     and c.error is None), None)
+        key = delegation.sanitized(tool)
+        return next((c for c in reversed(self.tool_calls) if delegation.sanitized(c.tool) == key
+                     and c.output_chars is None and c.error is None), None)
 
     # --- model calls ------------------------------------------------------------------
     def on_model_started(self, event: Any) -> None:
@@ -259,20 +213,20 @@ class Recorder:
         call = ModelCall(task, self.agent_key(event.agent_role), model, prompt, completion,
                          self.cost(model, prompt, completion), latency, error)
         self.model_calls.append(call)
-        self.store.insert("model_calls", run_id=self.run_id, task=call.task, agent=call.agent, model=model,
-                          prompt_tokens=prompt, completion_tokens=completion, cost=call.cost,
-                          latency_ms=latency, error=error, at=_iso(event))
+        self.store.add_model_call(self.run_id, task=call.task, agent=call.agent, model=model, prompt_tokens=prompt,
+                                  completion_tokens=completion, cost=call.cost, latency_ms=latency, error=error,
+                                  at=_iso(event))
         self.listener("model_call", {"task": task, "agent": call.agent, "tokens": prompt + completion})
 
     def on_model_event(self, event: Any) -> None:
         """Retries, fallbacks and breaker changes from rolecall's resilient models."""
         detail = {k: v for k, v in event.model_dump(mode="json").items()
                   if k not in ("timestamp", "source_fingerprint", "source_type", "fingerprint_metadata")}
-        self.store.insert("events", run_id=self.run_id, kind=event.type, detail=detail, at=_iso(event))
+        self.store.add_event(self.run_id, event.type, detail, _iso(event))
         self.listener("model_event", detail)
 
     def _running_task(self) -> str | None:
-        running = [k for k, t in self.tasks.items() if t.status == "running"]
+        running = [k for k, t in self.tasks.items() if t.status == TaskStatus.RUNNING]
         return running[-1] if running else None
 
     # --- files ---------------------------------------------------------------
@@ -301,15 +255,6 @@ class Recorder:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
 
-
-def _resilience_handlers(handler: Callable[[Any], None]) -> dict[type, Callable[[Any], None]]:
-    """Event types the resilient model wrapper emits, if that module defines them."""
-    try:
-        from .llm import resilience
-    except ImportError:
-        return {}
-    kinds = getattr(resilience, "EVENT_TYPES", ())
-    return {kind: handler for kind in kinds}
 
 
 def _iso(event: Any) -> str:

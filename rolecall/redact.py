@@ -1,18 +1,22 @@
-"""Keep secrets out of the run store, run folders, reports and logs.
+"""Keep secrets out of the run store, run folders, reports and logs: the project's one redactor.
 
 Every value of a secret-looking environment variable, and every value in the
-project's .env, is replaced by ``[redacted:NAME]`` wherever rolecall writes text.
+project's .env, is replaced by ``[redacted:NAME]`` wherever rolecall writes text;
+anything shaped like an API key or a bearer token that slipped through (an SDK
+echoing a header in an error) becomes ``[redacted]``.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .environment import dotenv_names
+
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH", re.I)
 _MIN_LENGTH = 6  # shorter values ("1", "true") would redact ordinary words
+_KEY_SHAPED = re.compile(r"\bsk-[A-Za-z0-9_\-]{12,}|\bBearer\s+[A-Za-z0-9._~+/=\-]{16,}")  # long: not prose
 
 
 @dataclass
@@ -20,33 +24,29 @@ class Redactor:
     secrets: dict[str, str] = field(default_factory=dict)  # value -> variable name
 
     @classmethod
-    def from_environment(cls, env: Mapping[str, str] | None = None, env_file: Path | None = None) -> "Redactor":
-        env = os.environ if env is None else env
-        names = [name for name in env if _SECRET_NAME.search(name)]
-        names += _dotenv_names(env_file)
-        return cls({env[n]: n for n in names if n in env and len(env[n] or "") >= _MIN_LENGTH})
+    def from_environment(cls, env: Mapping[str, str], env_file: Path | None = None) -> "Redactor":
+        names = [name for name in env if _SECRET_NAME.search(name)] + dotenv_names(env_file)
+        redactor = cls()
+        redactor.add(names, env)
+        return redactor
 
     def add(self, names: Iterable[str], env: Mapping[str, str]) -> None:
         for name in names:
-            if len(env.get(name) or "") >= _MIN_LENGTH:
-                self.secrets[env[name]] = name
+            self.add_value(env.get(name), name)
+
+    def add_value(self, value: str | None, name: str) -> None:
+        if value and len(value) >= _MIN_LENGTH:
+            self.secrets[value] = name
 
     def text(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):  # longest first: one may contain another
             if secret in text:
                 text = text.replace(secret, f"[redacted:{self.secrets[secret]}]")
-        return text
+        return _KEY_SHAPED.sub("[redacted]", text)
 
     def value(self, value: Any) -> Any:
         return self.text(value) if isinstance(value, str) else value
 
-
-def _dotenv_names(env_file: Path | None) -> list[str]:
-    if env_file is None or not env_file.exists():
-        return []
-    names = []
-    for line in env_file.read_text(encoding="utf-8").splitlines():
-        key, sep, _ = line.strip().removeprefix("export ").partition("=")
-        if sep and key and not key.startswith("#"):
-            names.append(key.strip())
-    return names
+    def also_escaped(self, escape: Any) -> "Redactor":
+        """A redactor that also finds each secret as ``escape`` writes it (HTML-escaped, say)."""
+        return Redactor({**{escape(s): n for s, n in self.secrets.items()}, **self.secrets})

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from .discover import discover
-from .problem import Problem, RolecallError
+from .errors import ConfigError
+from .problem import Problem
 from .project import Project
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -81,12 +82,12 @@ tasks:
 
 def scaffold(project: Project, name: str, process: str) -> Path:
     if not _NAME.match(name):
-        raise RolecallError(Problem(f"crew name '{name}' must be lowercase letters, digits and underscores",
+        raise ConfigError(Problem(f"crew name '{name}' must be lowercase letters, digits and underscores",
                                     hint="for example customer_faq"))
     crews, _ = discover(project)
     target = project.crews_dir / name
     if name in crews or target.exists():
-        raise RolecallError(Problem(f"crew '{name}' already exists", target, hint="pick another name"))
+        raise ConfigError(Problem(f"crew '{name}' already exists", target, hint="pick another name"))
     hierarchical = process == "hierarchical"
     files = {
         "__init__.py": "",

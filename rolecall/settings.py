@@ -7,7 +7,8 @@ from pathlib import Path
 from pydantic import Field, StrictStr
 
 from .load import load_yaml, parse_model
-from .problem import Problem, RolecallError
+from .errors import ConfigError
+from .problem import Problem
 from .project import Project
 from .spec import Strict
 
@@ -33,11 +34,13 @@ def _read(file: Path, model: type[Strict]) -> Strict:
     doc = load_yaml(file, problems)
     parsed = parse_model(doc, (), model, problems) if doc else None
     if parsed is None:
-        raise RolecallError(problems)
+        raise ConfigError(problems)
     return parsed
 
 
 class Settings:
+    """config/settings.yaml and the prices it points at; built once per run (see ``context``)."""
+
     def __init__(self, project: Project):
         self.project = project
         self.spec: SettingsSpec = _read(project.config_dir / "settings.yaml", SettingsSpec)  # type: ignore[assignment]

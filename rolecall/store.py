@@ -2,7 +2,11 @@
 
 Rows are written and committed as crewai's events arrive, so a crash or
 ``kill -9`` loses nothing that finished; a run still marked ``running`` whose
-process is gone is marked ``interrupted`` the next time the store opens.
+process is gone is marked ``interrupted`` the next time the store opens. Every
+value is redacted on its way in.
+
+Writers and readers are named for what they hold (``add_model_call``,
+``approvals``); only this module knows the tables.
 """
 from __future__ import annotations
 
@@ -15,12 +19,15 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .redact import Redactor
+from .status import ApprovalStatus, GateMode, RunStatus, TaskStatus
+
+Row = dict[str, Any]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, crew TEXT NOT NULL, inputs TEXT NOT NULL, profile TEXT NOT NULL,
     crew_hash TEXT NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
-    output TEXT, error TEXT, pid INTEGER, resumed_from TEXT, max_cost REAL, run_dir TEXT
+    output TEXT, error TEXT, pid INTEGER, max_cost REAL, run_dir TEXT
 );
 CREATE TABLE IF NOT EXISTS tasks (
     run_id TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL, position INTEGER NOT NULL,
@@ -52,8 +59,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
-FINISHED = ("completed", "failed", "interrupted", "rejected", "stopped")
-
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat()
@@ -65,7 +70,7 @@ class RunStore:
     def __init__(self, path: Path, redactor: Redactor | None = None):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.redact = redactor or Redactor.from_environment()
+        self.redact = redactor or Redactor()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
@@ -79,50 +84,32 @@ class RunStore:
         with self._lock:
             self._db.close()
 
-    # --- writing: one committed statement per fact --------------------------------
-    def _write(self, sql: str, values: tuple[Any, ...]) -> int:
-        clean = tuple(self.redact.value(v) for v in values)
-        with self._lock:
-            cursor = self._db.execute(sql, clean)
-            return int(cursor.lastrowid or 0)
+    def __enter__(self) -> "RunStore":
+        return self
 
-    def insert(self, table: str, **fields: Any) -> int:
-        fields = _encoded(fields)
-        names = ", ".join(fields)
-        marks = ", ".join("?" for _ in fields)
-        return self._write(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(fields.values()))
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-    def update(self, table: str, where: dict[str, Any], **fields: Any) -> None:
-        fields = _encoded(fields)
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        cond = " AND ".join(f"{k} = ?" for k in where)
-        self._write(f"UPDATE {table} SET {sets} WHERE {cond}", (*fields.values(), *where.values()))
+    # --- runs --------------------------------------------------------------------------
+    def create_run(self, *, id: str, crew: str, inputs: dict[str, Any], profile: str, crew_hash: str,
+                   run_dir: str, max_cost: float | None = None, status: RunStatus = RunStatus.RUNNING,
+                   started_at: str | None = None, pid: int | None = None, **finished: Any) -> None:
+        self._insert("runs", id=id, crew=crew, inputs=inputs, profile=profile, crew_hash=crew_hash,
+                     status=status, started_at=started_at or now(), pid=pid if pid is not None else os.getpid(),
+                     max_cost=max_cost, run_dir=run_dir, **finished)
 
-    def upsert(self, table: str, key: dict[str, Any], **fields: Any) -> None:
-        """Insert the row with primary key ``key``, or update its ``fields`` if it exists."""
-        fields = _encoded(fields)
-        columns = {**key, **fields}
-        sets = ", ".join(f"{k} = excluded.{k}" for k in fields)
-        self._write(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
-                    f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}", tuple(columns.values()))
+    def restart_run(self, run_id: str) -> None:
+        """A run picked up again (resume, approval) by this process."""
+        self._update("runs", {"id": run_id}, status=RunStatus.RUNNING, pid=os.getpid(), finished_at=None, error=None)
 
-    def mark_interrupted(self) -> list[str]:
-        """Runs left 'running' by a process that no longer exists."""
-        with self._lock:
-            rows = self._db.execute("SELECT id, pid FROM runs WHERE status = 'running'").fetchall()
-        gone = [row["id"] for row in rows if not _alive(row["pid"])]
-        for run_id in gone:
-            self.update("runs", {"id": run_id}, status="interrupted", finished_at=now(),
-                        error="the process running it stopped (crash or kill) before it finished")
-            self._write("UPDATE tasks SET status = 'interrupted' WHERE run_id = ? AND status = 'running'", (run_id,))
-        return gone
+    def finish_run(self, run_id: str, status: RunStatus, *, error: str | None = None,
+                   output: str | None = None) -> None:
+        # a run waiting for a person is not finished: it has no end time yet
+        self._update("runs", {"id": run_id}, status=status, error=error, output=output,
+                     finished_at=None if status == RunStatus.AWAITING_APPROVAL else now())
 
-    # --- reading ---------------------------------------------------------------
-    def query(self, sql: str, *args: Any) -> list[dict[str, Any]]:
-        with self._lock:
-            return [dict(row) for row in self._db.execute(sql, args).fetchall()]
-
-    def run(self, run_id: str) -> dict[str, Any] | None:
+    def run(self, run_id: str) -> Row | None:
+        """The run with this id, or the only one whose id starts with it."""
         rows = self.query("SELECT * FROM runs WHERE id = ?", run_id)
         if not rows:
             rows = self.query("SELECT * FROM runs WHERE id LIKE ? ORDER BY started_at DESC", f"{run_id}%")
@@ -132,29 +119,144 @@ class RunStore:
         run["inputs"] = json.loads(run["inputs"])
         return run
 
-    def tasks(self, run_id: str) -> list[dict[str, Any]]:
+    def runs(self, crew: str | None = None, limit: int = 20) -> Iterator[Row]:
+        """Newest first, each with its calls, tokens and cost summed."""
+        sql = ("SELECT r.*, COALESCE(SUM(m.prompt_tokens), 0) AS prompt_tokens, "
+               "COALESCE(SUM(m.completion_tokens), 0) AS completion_tokens, "
+               "COALESCE(SUM(m.prompt_tokens + m.completion_tokens), 0) AS tokens, SUM(m.cost) AS cost, "
+               "COUNT(m.id) AS calls, COUNT(m.id) - COUNT(m.cost) AS unpriced "
+               "FROM runs r LEFT JOIN model_calls m ON m.run_id = r.id "
+               + ("WHERE r.crew = ? " if crew else "") + "GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?")
+        for row in self.query(sql, *((crew,) if crew else ()), limit):
+            row["inputs"] = json.loads(row["inputs"])
+            yield row
+
+    def mark_interrupted(self) -> list[str]:
+        """Runs left 'running' by a process that no longer exists."""
+        rows = self.query("SELECT id, pid FROM runs WHERE status = ?", RunStatus.RUNNING.value)
+        gone = [row["id"] for row in rows if not _alive(row["pid"])]
+        for run_id in gone:
+            self._update("runs", {"id": run_id}, status=RunStatus.INTERRUPTED, finished_at=now(),
+                         error="the process running it stopped (crash or kill) before it finished")
+            self._write("UPDATE tasks SET status = ? WHERE run_id = ? AND status = ?",
+                        (TaskStatus.INTERRUPTED.value, run_id, TaskStatus.RUNNING.value))
+        return gone
+
+    # --- tasks ---------------------------------------------------------------------------
+    def save_task(self, run_id: str, key: str, **fields: Any) -> None:
+        """Insert the task's row, or update the fields given."""
+        self._upsert("tasks", {"run_id": run_id, "key": key}, **fields)
+
+    def tasks(self, run_id: str) -> list[Row]:
         rows = self.query("SELECT * FROM tasks WHERE run_id = ? ORDER BY position", run_id)
         for row in rows:
             row["structured"] = json.loads(row["structured"]) if row["structured"] else None
         return rows
 
-    def rows(self, table: str, run_id: str) -> list[dict[str, Any]]:
-        return self.query(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY rowid", run_id)
+    # --- calls and delegations -------------------------------------------------------------
+    def add_model_call(self, run_id: str, *, task: str | None, agent: str | None, model: str, prompt_tokens: int,
+                       completion_tokens: int, cost: float | None, latency_ms: float | None, error: str | None,
+                       at: str) -> int:
+        return self._insert("model_calls", run_id=run_id, task=task, agent=agent, model=model,
+                            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost=cost,
+                            latency_ms=latency_ms, error=error, at=at)
 
-    def runs(self, crew: str | None = None, limit: int = 20) -> Iterator[dict[str, Any]]:
-        sql = ("SELECT r.*, COALESCE(SUM(m.prompt_tokens + m.completion_tokens), 0) AS tokens, "
-               "SUM(m.cost) AS cost, COUNT(m.id) AS calls FROM runs r LEFT JOIN model_calls m ON m.run_id = r.id "
-               + ("WHERE r.crew = ? " if crew else "") + "GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?")
-        yield from self.query(sql, *((crew,) if crew else ()), limit)
+    def add_tool_call(self, run_id: str, *, task: str | None, agent: str | None, tool: str, arguments: Any,
+                      at: str, **finished: Any) -> int:
+        return self._insert("tool_calls", run_id=run_id, task=task, agent=agent, tool=tool, arguments=arguments,
+                            at=at, **finished)
+
+    def finish_tool_call(self, call_id: int, *, finished_at: str, result_chars: int | None = None,
+                         error: str | None = None) -> None:
+        self._update("tool_calls", {"id": call_id}, result_chars=result_chars, error=error, finished_at=finished_at)
+
+    def add_delegation(self, run_id: str, *, task: str | None, manager: str, coworker: str, kind: str,
+                       request: str, at: str) -> int:
+        return self._insert("delegations", run_id=run_id, task=task, manager=manager, coworker=coworker,
+                            kind=kind, request=request, at=at)
+
+    def add_event(self, run_id: str, kind: str, detail: Any = None, at: str | None = None) -> int:
+        return self._insert("events", run_id=run_id, kind=kind, detail=detail, at=at or now())
+
+    def model_calls(self, run_id: str) -> list[Row]:
+        return self._rows("model_calls", run_id)
+
+    def tool_calls(self, run_id: str) -> list[Row]:
+        return self._rows("tool_calls", run_id)
+
+    def delegations(self, run_id: str) -> list[Row]:
+        return self._rows("delegations", run_id)
+
+    def events(self, run_id: str) -> list[Row]:
+        return self._rows("events", run_id)
 
     def spent(self, run_id: str) -> float:
         rows = self.query("SELECT COALESCE(SUM(cost), 0) AS cost FROM model_calls WHERE run_id = ?", run_id)
         return float(rows[0]["cost"])
 
+    # --- approval gates -----------------------------------------------------------------------
+    def request_approval(self, run_id: str, task: str, mode: GateMode, *, content: str,
+                         status: ApprovalStatus = ApprovalStatus.PENDING, reason: str | None = None) -> None:
+        decided = None if status == ApprovalStatus.PENDING else now()
+        self._upsert("approvals", {"run_id": run_id, "task": task, "mode": mode}, status=status, content=content,
+                     reason=reason, requested_at=now(), decided_at=decided)
+
+    def decide_approval(self, run_id: str, task: str, mode: GateMode, status: ApprovalStatus,
+                        reason: str | None) -> None:
+        self._update("approvals", {"run_id": run_id, "task": task, "mode": mode}, status=status, reason=reason,
+                     decided_at=now())
+
+    def approvals(self, run_id: str) -> list[Row]:
+        return self._rows("approvals", run_id)
+
+    def gate_states(self, run_id: str) -> dict[tuple[str, GateMode], ApprovalStatus]:
+        """(task, mode) -> decision so far, for every gate of the run."""
+        return {(a["task"], GateMode(a["mode"])): ApprovalStatus(a["status"]) for a in self.approvals(run_id)}
+
+    # --- SQL, kept in here ---------------------------------------------------------------------
+    def query(self, sql: str, *args: Any) -> list[Row]:
+        with self._lock:
+            return [dict(row) for row in self._db.execute(sql, args).fetchall()]
+
+    def _rows(self, table: str, run_id: str) -> list[Row]:
+        return self.query(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY rowid", run_id)
+
+    def _write(self, sql: str, values: tuple[Any, ...]) -> int:
+        clean = tuple(self.redact.value(v) for v in values)
+        with self._lock:
+            cursor = self._db.execute(sql, clean)
+            return int(cursor.lastrowid or 0)
+
+    def _insert(self, table: str, **fields: Any) -> int:
+        fields = _encoded(fields)
+        names = ", ".join(fields)
+        marks = ", ".join("?" for _ in fields)
+        return self._write(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(fields.values()))
+
+    def _update(self, table: str, where: dict[str, Any], **fields: Any) -> None:
+        fields = _encoded(fields)
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        cond = " AND ".join(f"{k} = ?" for k in where)
+        self._write(f"UPDATE {table} SET {sets} WHERE {cond}", (*fields.values(), *_encoded(where).values()))
+
+    def _upsert(self, table: str, key: dict[str, Any], **fields: Any) -> None:
+        fields = _encoded(fields)
+        columns = {**_encoded(key), **fields}
+        sets = ", ".join(f"{k} = excluded.{k}" for k in fields)
+        self._write(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+                    f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}", tuple(columns.values()))
+
 
 def _encoded(fields: dict[str, Any]) -> dict[str, Any]:
-    """Mappings and lists are stored as JSON text."""
-    return {k: json.dumps(v, default=str) if isinstance(v, (dict, list)) else v for k, v in fields.items()}
+    """Mappings and lists are stored as JSON text, statuses as their plain values."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, default=str)
+        elif isinstance(value, str):
+            value = str(value)  # a StrEnum member as its plain text
+        out[key] = value
+    return out
 
 
 def _alive(pid: int | None) -> bool:

@@ -12,43 +12,35 @@ exact replies and tool calls. Run folders go to pytest's tmp_path.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 import yaml
 
-from .discover import find
-from .inputs import resolve
-from .problem import RolecallError
+from . import api
+from .environment import Environment
 from .project import Project
+from .result import RunResult
 
 
 @pytest.fixture
 def rolecall_project(request: pytest.FixtureRequest, tmp_path: Path) -> Project:
     """The project under test: $ROLECALL_PROJECT, else pytest's root folder; runs go to tmp_path."""
-    root = os.environ.get("ROLECALL_PROJECT") or str(request.config.rootpath)
+    root = Environment.current().project or str(request.config.rootpath)
     return Project(Path(root).resolve(), runs=tmp_path / "runs")
 
 
 @pytest.fixture
-def run_crew(rolecall_project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+def run_crew(rolecall_project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., RunResult]:
     """``run_crew(name, inputs=None, script=None, llm="scripted", project=None) -> RunResult``."""
-    from .run import run_crew as run
-    from .validate import check
 
     def runner(name: str, inputs: dict[str, Any] | None = None, script: dict[str, Any] | None = None,
-               llm: str = "scripted", project: Project | None = None) -> Any:
-        project = project or rolecall_project
+               llm: str = "scripted", project: Project | None = None) -> RunResult:
         if script is not None:
             file = tmp_path / f"script-{name}.yaml"
             file.write_text(yaml.safe_dump(script), encoding="utf-8")
             monkeypatch.setenv("ROLECALL_SCRIPT", str(file))
-        crew, _ = check(project, find(project, name))
-        values, problems = resolve(crew.inputs, inputs or {})
-        if problems:
-            raise RolecallError(problems)
-        return run(project, crew, values, llm=llm)
+        return api.run(name, inputs, llm=llm, project=project or rolecall_project)
 
     return runner

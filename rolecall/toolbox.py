@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .discover import CrewRef
+from .discover import CrewPackage
 from .project import Project
 
 
@@ -62,7 +62,7 @@ class Toolbox:
         return [*self.tools, *extra]
 
 
-def toolbox_for(project: Project, crew: CrewRef) -> Toolbox:
+def toolbox_for(project: Project, crew: CrewPackage) -> Toolbox:
     box = Toolbox(crewai_tools_file=_crewai_tools_init())
     if project.tools_dir.is_dir():
         for file in sorted(project.tools_dir.glob("*.py")):
@@ -209,12 +209,12 @@ _PROJECT_TOOLS = "rolecall_project_tools"
 _CREWS = "rolecall_crews"
 
 
-def crew_package(crew: CrewRef) -> str:
+def crew_package(crew: CrewPackage) -> str:
     """The import name of a crew's package (a synthetic one for crews in crews/)."""
     return crew.module or f"{_CREWS}.{crew.name}"
 
 
-def mount(project: Project, crew: CrewRef) -> None:
+def mount(project: Project, crew: CrewPackage) -> None:
     """Make the project's tools/ and the crew's folder importable under stable names."""
     _ensure_package(_PROJECT_TOOLS, project.tools_dir)
     if crew.module is None:

@@ -1,22 +1,22 @@
 """Stage 3: check a crew before any model is called, and report every problem at once.
 
 Each problem names its file, line and key path, and offers a fix. The result
-is a ``CrewDef`` only when there are no errors.
+is a ``CrewDefinition`` only when there are no errors.
 """
 from __future__ import annotations
 
 import ast
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from pydantic import BaseModel
 
-from .definition import AgentDef, CrewDef, TaskDef, ToolUse
-from .discover import CrewRef
+from .definition import AgentDef, CrewDefinition, TaskDef, ToolUse
+from .discover import CrewPackage
+from .environment import Environment
 from .load import KeyPath, YamlDoc, kind_of, load_yaml, parse_lenient
-from .problem import Problem, RolecallError, did_you_mean, errors
+from .problem import Problem, did_you_mean, only_errors
 from .project import Project
 from .spec import AgentSpec, CrewSpec, InlineSchema, TaskSpec
 from .template import placeholders
@@ -28,8 +28,10 @@ SCALAR_TYPES = {"str", "int", "float", "bool"}
 
 
 @dataclass
-class Result:
-    crew: CrewDef | None
+class Validation:
+    """What validating one crew package found: the definition (when there are no errors) and every problem."""
+
+    crew: CrewDefinition | None
     problems: list[Problem]
 
     @property
@@ -37,30 +39,42 @@ class Result:
         return self.crew is not None
 
 
-def validate(project: Project, ref: CrewRef, profiles: Iterable[str], env: dict[str, str] | None = None) -> Result:
+@dataclass(frozen=True)
+class CrewFiles:
+    """The three YAML files of a package, read with their line numbers."""
+
+    agents: YamlDoc
+    tasks: YamlDoc
+    crew: YamlDoc
+
+
+def validate(project: Project, package: CrewPackage, profiles: Iterable[str],
+             env: Mapping[str, str] | None = None) -> Validation:
     """Load and check one crew package."""
-    env = dict(os.environ) if env is None else env
+    env = Environment.current() if env is None else env
     problems: list[Problem] = []
-    docs = _load_docs(ref, problems)
-    if docs is None:
-        return Result(None, problems)
-    agents_doc, tasks_doc, crew_doc = docs
-    agents = _entries(agents_doc, AgentSpec, problems, "agent")
-    tasks = _entries(tasks_doc, TaskSpec, problems, "task")
-    crew = parse_lenient(crew_doc, (), CrewSpec, problems)
+    files = _load_files(package, problems)
+    if files is None:
+        return Validation(None, problems)
+    agents = _entries(files.agents, AgentSpec, problems, "agent")
+    tasks = _entries(files.tasks, TaskSpec, problems, "task")
+    crew = parse_lenient(files.crew, (), CrewSpec, problems)
     if crew is None or agents is None or tasks is None:
-        return Result(None, problems)
-    checker = _Checker(project, ref, agents_doc, tasks_doc, crew_doc, agents, tasks, crew,
-                       set(profiles), env, problems)
+        return Validation(None, problems)
+    checker = _Checker(project=project, package=package, files=files, agents=agents, tasks=tasks, crew=crew,
+                       profiles=set(profiles), env=env, problems=problems)
     definition = checker.run()
-    return Result(definition if not errors(problems) else None, problems)
+    if only_errors(problems):
+        return Validation(None, problems)
+    definition.warnings = list(problems)
+    return Validation(definition, problems)
 
 
 # --- loading and shapes ----------------------------------------------------
 
-def _load_docs(ref: CrewRef, problems: list[Problem]) -> tuple[YamlDoc, YamlDoc, YamlDoc] | None:
+def _load_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | None:
     docs = []
-    for file, what in ((ref.agents_file, "agents"), (ref.tasks_file, "tasks"), (ref.crew_file, "crew")):
+    for file, what in ((package.agents_file, "agents"), (package.tasks_file, "tasks"), (package.crew_file, "crew")):
         if not file.exists():
             hint = "run `python main.py new NAME` to see a working layout"
             problems.append(Problem(f"missing {file.name}: every crew package needs config/agents.yaml, "
@@ -74,7 +88,7 @@ def _load_docs(ref: CrewRef, problems: list[Problem]) -> tuple[YamlDoc, YamlDoc,
         docs.append(doc)
     if len(docs) != 3 or any(d is None for d in docs):
         return None
-    return docs[0], docs[1], docs[2]  # type: ignore[return-value]
+    return CrewFiles(*docs)  # type: ignore[arg-type]
 
 
 def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what: str) -> dict[str, Any] | None:
@@ -98,20 +112,20 @@ def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what
 class _Checker:
     """The rules that need all three files at once."""
 
-    def __init__(self, project: Project, ref: CrewRef, agents_doc: YamlDoc, tasks_doc: YamlDoc,
-                 crew_doc: YamlDoc, agents: dict[str, AgentSpec], tasks: dict[str, TaskSpec],
-                 crew: CrewSpec, profiles: set[str], env: dict[str, str], problems: list[Problem]):
-        self.project, self.ref = project, ref
-        self.adoc, self.tdoc, self.cdoc = agents_doc, tasks_doc, crew_doc
+    def __init__(self, *, project: Project, package: CrewPackage, files: CrewFiles, agents: dict[str, AgentSpec],
+                 tasks: dict[str, TaskSpec], crew: CrewSpec, profiles: set[str], env: Mapping[str, str],
+                 problems: list[Problem]):
+        self.project, self.package = project, package
+        self.adoc, self.tdoc, self.cdoc = files.agents, files.tasks, files.crew
         self.agents, self.tasks, self.crew = agents, tasks, crew
         self.profiles, self.env, self.problems = profiles, env, problems
-        self.toolbox: Toolbox = toolbox_for(project, ref)
-        self.schemas = _schema_names(ref.path / "schemas.py")
+        self.toolbox: Toolbox = toolbox_for(project, package)
+        self.schemas = _schema_names(package.path / "schemas.py")
 
     def add(self, doc: YamlDoc, path: KeyPath, message: str, hint: str = "", severity: str = "error") -> None:
         self.problems.append(doc.problem(path, message, hint, severity))
 
-    def run(self) -> CrewDef:
+    def run(self) -> CrewDefinition:
         self.check_binding_targets()
         agent_defs = {key: self.agent_def(key, spec) for key, spec in self.agents.items()}
         task_defs = {key: self.task_def(key, spec) for key, spec in self.tasks.items()}
@@ -120,7 +134,8 @@ class _Checker:
         self.check_placeholders()
         self.check_llms(agent_defs)
         self.check_unused_agents(task_defs)
-        return CrewDef(self.ref, self.crew, agent_defs, task_defs, self.toolbox)
+        self.check_task_names()
+        return CrewDefinition(self.package, self.crew, agent_defs, task_defs, self.toolbox)
 
     # crew.yaml's agents/tasks sections must name real entries
     def check_binding_targets(self) -> None:
@@ -200,7 +215,7 @@ class _Checker:
         if isinstance(schema, str) and schema not in self.schemas:
             in_crew = task in self.crew.tasks and self.crew.tasks[task].output_schema is not None
             doc, at = (self.cdoc, ("tasks", task, "output_schema")) if in_crew else (self.tdoc, (task, field))
-            where = f"crews/{self.ref.name}/schemas.py"
+            where = f"{self.package.shown_origin}/schemas.py"
             self.add(doc, at, f"no pydantic model '{schema}' in {where}",
                      did_you_mean(schema, self.schemas) or "define it there, or give the fields inline")
         elif isinstance(schema, InlineSchema):
@@ -329,6 +344,15 @@ class _Checker:
                          did_you_mean(name, self.profiles) or f"profiles in config/llm.yaml: "
                                                                f"{', '.join(sorted(self.profiles))}")
 
+    def check_task_names(self) -> None:
+        # rolecall names each task by its key (run records, scripts, resume); crewai's `name` would
+        # be a second name for the same thing, so it is reported rather than silently dropped
+        for key, spec in self.tasks.items():
+            if spec.name is not None and spec.name != key:
+                doc, at = self.where("tasks", key, "name")
+                self.add(doc, at, f"'name' is not used: rolecall names this task by its key '{key}'",
+                         f"remove it, or rename the task key to '{spec.name}'", severity="warning")
+
     def check_unused_agents(self, tasks: dict[str, TaskDef]) -> None:
         if self.crew.process != "sequential":
             return
@@ -369,11 +393,3 @@ def _schema_names(file: Path) -> list[str]:
         return []
     return [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
 
-
-def check(project: Project, ref: CrewRef, env: dict[str, str] | None = None) -> tuple[CrewDef, list[Problem]]:
-    """The crew's definition and its warnings; raises RolecallError listing every error."""
-    from .llm.profiles import load_config
-    result = validate(project, ref, load_config(project.config_dir).profiles, env)
-    if result.crew is None:
-        raise RolecallError(result.problems)
-    return result.crew, result.problems

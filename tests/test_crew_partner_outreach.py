@@ -11,7 +11,7 @@ import yaml
 from helpers import REPO
 from rolecall.cli import main
 from rolecall.project import Project
-from rolecall.run import open_store
+from rolecall.context import open_store
 
 pytestmark = pytest.mark.crew
 
@@ -72,7 +72,7 @@ def test_the_run_stops_for_approval_then_completes(cli, store):
         ("discovery_task", "scout", "completed"), ("qualification_task", "qualifier", "completed"),
         ("outreach_task", "outreach_writer", "awaiting_approval")]
     # the scout searched the bundled directory, and its entries are the discovery result as they stand
-    [search] = store.rows("tool_calls", run_id)
+    [search] = store.tool_calls(run_id)
     assert (search["task"], search["agent"], search["tool"]) == ("discovery_task", "scout", "search_knowledge")
     found = store.tasks(run_id)[0]["output"]
     assert len(found) == search["result_chars"] and "[partner_directory.md] Northwind Vector" in found
@@ -80,13 +80,13 @@ def test_the_run_stops_for_approval_then_completes(cli, store):
     shortlist = store.tasks(run_id)[1]["structured"]["partners"]
     assert [(p["rank"], p["name"], p["fit_score"]) for p in shortlist] == [
         (1, "Northwind Vector", 9), (2, "Lumen Observability", 8), (3, "Tessera CI", 7)]
-    [gate] = store.rows("approvals", run_id)
+    [gate] = store.approvals(run_id)
     assert gate["status"] == "pending" and gate["content"].startswith("Subject: Crews that search Northwind")
 
     code, summary = cli("approve", run_id)
     assert (code, summary["status"]) == (0, "completed")
     assert summary["output"].startswith("Subject: Crews that search Northwind")
-    assert [c["task"] for c in store.rows("model_calls", run_id)] == [  # nothing ran twice
+    assert [c["task"] for c in store.model_calls(run_id)] == [  # nothing ran twice
         "discovery_task", "qualification_task", "outreach_task"]
     assert (Path(summary["run_dir"]) / "outreach_drafts.md").read_text().strip() == summary["output"]
 
@@ -96,7 +96,7 @@ def test_a_rejection_redoes_the_drafts_with_the_reason(cli, store, prompts):
     run_id = summary["run_id"]
     code, summary = cli("approve", run_id, "--reject", "--reason", "Mention our free tier.", script=REDRAFT)
     assert (code, summary["status"], summary["pending_approval"]) == (3, "awaiting_approval", GATE)
-    assert store.rows("approvals", run_id)[0]["content"].startswith("Subject: Free tier")
+    assert store.approvals(run_id)[0]["content"].startswith("Subject: Free tier")
     outreach_prompts = [text for task, text in prompts if task == "outreach_task"]
     assert len(outreach_prompts) == 2 and "Mention our free tier." in outreach_prompts[1]
     assert "Mention our free tier." not in outreach_prompts[0]
@@ -105,13 +105,13 @@ def test_a_rejection_redoes_the_drafts_with_the_reason(cli, store, prompts):
     assert (code, summary["status"]) == (0, "completed")
     assert summary["output"].startswith("Subject: Free tier")
     # only the rejected task ran again
-    assert [c["task"] for c in store.rows("model_calls", run_id)] == [
+    assert [c["task"] for c in store.model_calls(run_id)] == [
         "discovery_task", "qualification_task", "outreach_task", "outreach_task"]
 
 
 def test_approve_all_runs_straight_through(cli, store):
     code, summary = cli("run", "partner_outreach", "--llm", "scripted", "--approve-all")
     assert (code, summary["status"], summary["pending_approval"]) == (0, "completed", None)
-    [gate] = store.rows("approvals", summary["run_id"])
+    [gate] = store.approvals(summary["run_id"])
     assert (gate["task"], gate["status"], gate["reason"]) == ("outreach_task", "approved", "--approve-all")
     assert [t["status"] for t in store.tasks(summary["run_id"])] == ["completed"] * 3

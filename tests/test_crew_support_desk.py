@@ -76,10 +76,9 @@ def test_specialists_hold_only_their_own_lookup(repo_project):
         # what that lookup can read: its own folder and nothing else
         sources = set(re.findall(r"^\[([^\]]+)\]", tool.run(query="refund warranty password charge return"), re.M))
         assert sources and sources <= {p.name for p in (CREW / "knowledge" / route).glob("*.md")}
+    from rolecall import load_crew
     from rolecall.describe import show
-    from rolecall.discover import find
-    from rolecall.validate import check
-    shown = show(check(repo_project, find(repo_project, "support_desk"))[0])
+    shown = show(load_crew("support_desk", repo_project))
     assert "supervisor [manager]: Support Supervisor\n    tools: none" in shown
     for route, (_, specialist, *_) in CASES.items():
         assert f"    tools: KnowledgeSearchTool(directory=knowledge/{route}, name={route}_policy," in shown
@@ -94,13 +93,13 @@ def test_defaults_run_with_no_inputs(run_crew, repo_project):
 
 
 def _assembled(project: Any) -> Any:
+    from rolecall import load_crew
     from rolecall.assemble import assemble
-    from rolecall.discover import find
-    from rolecall.inputs import resolve
+    from rolecall.context import RunContext
+    from rolecall.inputs import bind
     from rolecall.llm.factory import LlmPool
-    from rolecall.llm.profiles import load_config
-    from rolecall.validate import check
-    crew, problems = check(project, find(project, "support_desk"))
+    crew = load_crew("support_desk", project)
+    problems = crew.warnings
     assert problems == []
-    values, _ = resolve(crew.inputs, {})
-    return assemble(project, crew, values, LlmPool(project, load_config(project.config_dir), "scripted"), "scripted")
+    values, _ = bind(crew.inputs, {})
+    return assemble(project, crew, values, LlmPool(RunContext.open(project), "scripted"), "scripted")

@@ -40,12 +40,12 @@ def test_the_router_sends_each_kind_of_request_to_its_specialist(run_crew, repo_
 
 
 def test_the_route_is_in_the_run_record(run_crew, repo_project):
-    from rolecall.run import open_store
+    from rolecall.context import open_store
     role, chosen, _, request, answer = ROUTES["developer"]
     script = {"agents": {"router": [{"delegate": role, "task": request, "context": ""}, f"Route: developer\n\n{answer}"],
                          chosen: [answer]}}
     result = run_crew("task_router", inputs={"request": request}, script=script, project=repo_project)
-    stored = open_store(repo_project).rows("delegations", result.run_id)
+    stored = open_store(repo_project).delegations(result.run_id)
     assert [(d["task"], d["manager"], d["coworker"]) for d in stored] == [("route_request", "router", chosen)]
 
 
@@ -69,13 +69,13 @@ def test_only_the_router_can_delegate_and_no_one_has_other_tools(repo_project):
 
 
 def _assembled(project: Any, inputs: dict[str, Any]) -> Any:
+    from rolecall import load_crew
     from rolecall.assemble import assemble
-    from rolecall.discover import find
-    from rolecall.inputs import resolve
+    from rolecall.context import RunContext
+    from rolecall.inputs import bind
     from rolecall.llm.factory import LlmPool
-    from rolecall.llm.profiles import load_config
-    from rolecall.validate import check
-    crew, problems = check(project, find(project, "task_router"))
+    crew = load_crew("task_router", project)
+    problems = crew.warnings
     assert problems == []
-    values, _ = resolve(crew.inputs, inputs)
-    return assemble(project, crew, values, LlmPool(project, load_config(project.config_dir), "scripted"), "scripted")
+    values, _ = bind(crew.inputs, inputs)
+    return assemble(project, crew, values, LlmPool(RunContext.open(project), "scripted"), "scripted")

@@ -306,13 +306,13 @@ def test_defaults_run_with_no_inputs_and_each_agent_holds_only_its_tools(run_cre
 
 
 def _assembled(project: Any) -> Any:
+    from rolecall import load_crew
     from rolecall.assemble import assemble
-    from rolecall.discover import find
-    from rolecall.inputs import resolve
+    from rolecall.context import RunContext
+    from rolecall.inputs import bind
     from rolecall.llm.factory import LlmPool
-    from rolecall.llm.profiles import load_config
-    from rolecall.validate import check
-    crew, problems = check(project, find(project, "trip_planner"))
+    crew = load_crew("trip_planner", project)
+    problems = crew.warnings
     assert problems == []
-    values, _ = resolve(crew.inputs, {})
-    return assemble(project, crew, values, LlmPool(project, load_config(project.config_dir), "scripted"), "scripted")
+    values, _ = bind(crew.inputs, {})
+    return assemble(project, crew, values, LlmPool(RunContext.open(project), "scripted"), "scripted")

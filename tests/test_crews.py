@@ -84,13 +84,12 @@ def test_literal_braces_reach_the_model_as_braces(run_crew, tmp_project):
                              "  expected_output: JSON\n  agent: dev\n",
         "crew.yaml": "inputs:\n  city: {default: Lyon}\n",
     })
+    from rolecall import load_crew
     from rolecall.assemble import assemble
-    from rolecall.discover import find
+    from rolecall.context import RunContext
     from rolecall.llm.factory import LlmPool
-    from rolecall.llm.profiles import load_config
-    from rolecall.validate import check
-    crew, _ = check(tmp_project, find(tmp_project, "jsonish"))
-    pool = LlmPool(tmp_project, load_config(tmp_project.config_dir), "scripted")
+    crew = load_crew("jsonish", tmp_project)
+    pool = LlmPool(RunContext.open(tmp_project), "scripted")
     assembly = assemble(tmp_project, crew, {"city": "Lyon"}, pool, "scripted")
     assert assembly.tasks["emit"].description == 'Reply with {"city": "Lyon"} exactly.'
     # and crewai runs it without trying to interpolate the braces again (crewAI#7523)

@@ -5,7 +5,7 @@ import sys
 
 from helpers import write_files
 from rolecall.discover import discover, find
-from rolecall.validate import check
+from rolecall import load_crew
 
 CREW = {
     "__init__.py": "",
@@ -28,7 +28,7 @@ def test_a_crew_shipped_as_a_distribution_is_discovered(tmp_project, tmp_path, m
     assert problems == []
     ref = crews["acme_support"]
     assert ref.origin == "distribution acme-crews" and ref.path == site / "acme_crews" / "support"
-    crew, _ = check(tmp_project, find(tmp_project, "acme_support"))
+    crew = load_crew("acme_support", tmp_project)
     assert crew.spec.description == "shipped as a pip package"
     sys.modules.pop("acme_crews", None)
 

@@ -13,26 +13,27 @@ from fake_openai import FakeOpenAI, fake_openai  # noqa: F401 - fake_openai is a
 from helpers import REPO
 from rolecall.llm.factory import LlmPool
 from rolecall.llm.profiles import LlmConfig, ProfileSpec
-from rolecall.problem import RolecallError
+from rolecall.errors import ModelUnavailable, RolecallError
 from rolecall.project import Project
 
 pytest.importorskip("crewai")
 from crewai.llms.base_llm import BaseLLM  # noqa: E402
 from crewai.llms.retry import _active_llm_rate_limit_retry  # noqa: E402
 
-from rolecall.llm import resilience  # noqa: E402
-from rolecall.llm.resilience import (  # noqa: E402
-    BreakerStateEvent, ModelFallbackEvent, ModelGaveUpEvent, ModelRetryEvent, ModelUnavailableError, Policy,
-    ResilientLLM, backoff_delay, transient)
+from rolecall.llm.breaker import reset_breakers  # noqa: E402
+from rolecall.llm.events import (  # noqa: E402
+    EVENT_TYPES, BreakerStateEvent, ModelFallbackEvent, ModelGaveUpEvent, ModelRetryEvent)
+from rolecall.llm.resilience import ResilientLLM  # noqa: E402
+from rolecall.llm.retry import Policy, backoff_delay, transient  # noqa: E402
 
 FAST = {"backoff": 0.001, "backoff_max": 0.002}  # real sleeps, but short
 
 
 @pytest.fixture(autouse=True)
 def _fresh_breakers() -> Iterator[None]:
-    resilience.reset_breakers()  # breakers are process-wide by design; tests must not share them
+    reset_breakers()  # breakers are process-wide by design; tests must not share them
     yield
-    resilience.reset_breakers()
+    reset_breakers()
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +55,7 @@ def resilience_events() -> Iterator[list[Any]]:
     """Every resilience event emitted inside the block, in emission order, once the block ends."""
     from crewai.events import crewai_event_bus
     seen: list[Any] = []
-    kinds = resilience.EVENT_TYPES
+    kinds = EVENT_TYPES
 
     def keep(source: Any, event: Any) -> None:
         seen.append(event)
@@ -149,7 +150,7 @@ def test_every_transient_fault_is_retried_once_and_visibly(fake_openai, capsys):
 def test_crewais_own_rate_limit_retry_does_not_stack_on_ours(fake_openai):
     fake_openai.inject(*["429"] * 10)
     llm = pool({"p": openai_profile(fake_openai, retries=1, **FAST)}).get("p")
-    with pytest.raises(ModelUnavailableError, match=r"p \(429 after 1 retry\)"):
+    with pytest.raises(ModelUnavailable, match=r"p \(429 after 1 retry\)"):
         llm.call("hello")
     assert fake_openai.chat_requests == 2  # crewai alone would make 3, the SDK 3 more per attempt
 
@@ -204,7 +205,7 @@ def test_when_every_profile_fails_the_error_names_each_one(fake_openai, capsys):
             raise ConnectionError("backup host unreachable")
     primary = pool({"primary": openai_profile(fake_openai, retries=1)}).get("primary").links[0].llm
     llm = ResilientLLM.around("primary", primary, Policy(retries=1, **FAST), [("backup", Broken(model="broken"))])
-    with resilience_events() as events, pytest.raises(ModelUnavailableError) as caught:
+    with resilience_events() as events, pytest.raises(ModelUnavailable) as caught:
         llm.call("hello")
     assert "primary (503 after 1 retry); backup (connection error)" in str(caught.value)
     gave_up = [e for e in events if isinstance(e, ModelGaveUpEvent)]
@@ -319,7 +320,7 @@ def test_api_keys_never_reach_the_output(capsys, monkeypatch):
         def call(self, *args: Any, **kwargs: Any) -> Any:
             raise TimeoutError(f"timed out; request had Authorization: Bearer {key} and key={self.api_key}")
     llm = ResilientLLM.around("leaky", Leaky(model="leaky", api_key="plainsecret123"), Policy(retries=1, **FAST))
-    with resilience_events() as events, pytest.raises(ModelUnavailableError) as caught:
+    with resilience_events() as events, pytest.raises(ModelUnavailable) as caught:
         llm.call("hello")
     shown = capsys.readouterr().err + " ".join(str(e.error) for e in events)
     assert events and "timeout" in shown

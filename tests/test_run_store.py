@@ -12,7 +12,7 @@ import pytest
 
 from helpers import REPO, write_files
 from rolecall.cli import main
-from rolecall.run import open_store
+from rolecall.context import open_store
 
 pytestmark = pytest.mark.crew
 
@@ -26,27 +26,27 @@ def test_sequential_run_is_stored_exactly(run_crew, repo_project):
     tasks = store.tasks(result.run_id)
     assert [(t["key"], t["agent"], t["status"]) for t in tasks] == [
         ("research_task", "researcher", "completed"), ("reporting_task", "reporting_analyst", "completed")]
-    calls = store.rows("model_calls", result.run_id)
+    calls = store.model_calls(result.run_id)
     assert [(c["task"], c["agent"]) for c in calls] == [
         ("research_task", "researcher"), ("reporting_task", "reporting_analyst")]
     assert all(c["latency_ms"] is not None and c["cost"] == 0 for c in calls)
-    assert store.rows("tool_calls", result.run_id) == [] and store.rows("delegations", result.run_id) == []
+    assert store.tool_calls(result.run_id) == [] and store.delegations(result.run_id) == []
 
 
 def test_hierarchical_run_stores_delegations_and_counts_tokens_once(run_crew, repo_project):
     result = run_crew("research_report_managed", project=repo_project)
     store = open_store(repo_project)
-    delegations = store.rows("delegations", result.run_id)
+    delegations = store.delegations(result.run_id)
     assert [(d["task"], d["manager"], d["coworker"]) for d in delegations] == [
         ("research_task", "research_manager", "researcher"),
         ("reporting_task", "research_manager", "reporting_analyst")]
-    calls = store.rows("model_calls", result.run_id)
+    calls = store.model_calls(result.run_id)
     # per task: the manager delegates, the coworker answers, the manager answers with the result
     assert len(calls) == 6
     assert sorted((c["task"], c["agent"]) for c in calls) == sorted(
         [("research_task", "research_manager")] * 2 + [("research_task", "researcher")]
         + [("reporting_task", "research_manager")] * 2 + [("reporting_task", "reporting_analyst")])
-    assert len(store.rows("tool_calls", result.run_id)) == 2
+    assert len(store.tool_calls(result.run_id)) == 2
     # one LLM object serves every agent here; crewai's own usage_metrics would count it per agent (crewAI#7259)
     per_call = sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls)
     assert per_call == result.tokens
@@ -63,7 +63,7 @@ def test_costs_follow_config_prices(run_crew, tmp_project, tmp_path):
         "config/agents.yaml": "a: {role: A, goal: G, backstory: B}\n",
         "config/tasks.yaml": "t: {description: D, expected_output: E, agent: a}\n", "crew.yaml": "{}\n"})
     result = run_crew("one", project=tmp_project)
-    [call] = open_store(tmp_project).rows("model_calls", result.run_id)
+    [call] = open_store(tmp_project).model_calls(result.run_id)
     assert call["cost"] == call["prompt_tokens"] * 1 + call["completion_tokens"] * 2
     assert result.cost == call["cost"]
 
@@ -122,13 +122,13 @@ def test_approval_gate_stops_then_approve_resumes(capsys, tmp_project, monkeypat
     assert f"python main.py approve {summary['run_id']}" in out
     store = open_store(tmp_project)
     assert [t["status"] for t in store.tasks(summary["run_id"])] == ["completed", "awaiting_approval"]
-    [gate] = store.rows("approvals", summary["run_id"])
+    [gate] = store.approvals(summary["run_id"])
     assert gate["status"] == "pending" and "Writer finished send" in gate["content"]
 
     code, out, _ = cli(capsys, tmp_project, "approve", summary["run_id"], "--json")
     final = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and final["status"] == "completed"
-    calls = store.rows("model_calls", summary["run_id"])
+    calls = store.model_calls(summary["run_id"])
     assert [c["task"] for c in calls] == ["draft", "send", "log"]  # nothing ran twice
 
 
@@ -141,9 +141,9 @@ def test_rejection_reruns_the_task_with_the_reason(capsys, tmp_project, monkeypa
     code, out, _ = cli(capsys, tmp_project, "approve", run_id, "--reject", "--reason", "too pushy", "--json")
     assert code == 3  # redone, and waiting for a person again
     store = open_store(tmp_project)
-    assert [c["task"] for c in store.rows("model_calls", run_id)] == ["draft", "send", "send"]
+    assert [c["task"] for c in store.model_calls(run_id)] == ["draft", "send", "send"]
     code, out, _ = cli(capsys, tmp_project, "approve", run_id, "--json")
-    assert code == 0 and [c["task"] for c in store.rows("model_calls", run_id)] == ["draft", "send", "send", "log"]
+    assert code == 0 and [c["task"] for c in store.model_calls(run_id)] == ["draft", "send", "send", "log"]
 
 
 def test_approval_before_a_task_and_approve_all(capsys, tmp_project, monkeypatch):
@@ -153,8 +153,8 @@ def test_approval_before_a_task_and_approve_all(capsys, tmp_project, monkeypatch
     summary = json.loads(out.strip().splitlines()[-1])
     assert code == 3 and summary["pending_approval"] == {"task": "send", "mode": "before"}
     store = open_store(tmp_project)
-    assert [c["task"] for c in store.rows("model_calls", summary["run_id"])] == ["draft"]
-    assert "Task: send" in store.rows("approvals", summary["run_id"])[0]["content"]
+    assert [c["task"] for c in store.model_calls(summary["run_id"])] == ["draft"]
+    assert "Task: send" in store.approvals(summary["run_id"])[0]["content"]
     code, _, _ = cli(capsys, tmp_project, "approve", summary["run_id"], "--reject", "--reason", "not today")
     assert code == 1 and store.run(summary["run_id"])["status"] == "rejected"
     code, out, _ = cli(capsys, tmp_project, "run", "outreach", "--approve-all", "--json")
@@ -183,7 +183,7 @@ def test_a_run_killed_with_sigkill_is_resumable(tmp_path):
     store = RunStore(db)  # opening the store notices the dead process
     assert store.run(run_id)["status"] == "interrupted"
     assert [(t["key"], t["status"]) for t in store.tasks(run_id)][0] == ("research_task", "completed")
-    before = [c["task"] for c in store.rows("model_calls", run_id)]
+    before = [c["task"] for c in store.model_calls(run_id)]
 
     env["ROLECALL_SCRIPTED_DELAY"] = "0"
     done = subprocess.run([sys.executable, "main.py", "resume", run_id, "--json"], cwd=REPO, env=env,
@@ -191,7 +191,7 @@ def test_a_run_killed_with_sigkill_is_resumable(tmp_path):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["status"] == "completed"
-    after = [c["task"] for c in store.rows("model_calls", run_id)]
+    after = [c["task"] for c in store.model_calls(run_id)]
     assert after[len(before):] == ["reporting_task"]  # only what had not finished ran again
     assert [t["status"] for t in store.tasks(run_id)] == ["completed", "completed"]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rolecall.inputs import coerce, parse_pairs, resolve
+from rolecall.inputs import bind, coerce, parse_pairs
 from rolecall.spec import InputSpec
 from rolecall.template import fill, placeholders
 
@@ -37,13 +37,13 @@ def test_a_value_of_the_wrong_type_is_an_error(kind, raw, message):
 
 def test_resolve_uses_defaults_and_reports_missing_and_unknown_inputs():
     declared = {"topic": InputSpec(description="What to research"), "year": InputSpec(type="integer", default=2026)}
-    values, problems = resolve(declared, {"topik": "x"})
+    values, problems = bind(declared, {"topik": "x"})
     assert values == {"year": 2026}
     assert [(p.message, p.hint) for p in problems] == [
         ("unknown input 'topik'", "did you mean 'topic'?"),
         ("missing required input 'topic' (What to research)", "pass --input topic=..."),
     ]
-    values, problems = resolve(declared, {"topic": "tides", "year": "1999"})
+    values, problems = bind(declared, {"topic": "tides", "year": "1999"})
     assert (values, problems) == ({"topic": "tides", "year": 1999}, [])
 
 

@@ -1,13 +1,15 @@
 """Turn a profile name into a live crewai LLM object (imports crewai when building)."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..problem import Problem, RolecallError
-from ..project import Project
-from .profiles import LlmConfig, ProfileSpec, check_fallbacks, expand
+from ..errors import ModelUnavailable
+from ..problem import Problem
+from .profiles import ProfileSpec, check_fallbacks, expand
+
+if TYPE_CHECKING:
+    from ..context import RunContext
 
 
 class LlmPool:
@@ -17,10 +19,10 @@ class LlmPool:
     model and another profile's fallback is one object with one token count.
     """
 
-    def __init__(self, project: Project, config: LlmConfig, override: str | None = None):
-        self.project, self.config, self.override = project, config, override
+    def __init__(self, context: RunContext, override: str | None = None):
+        self.context, self.override = context, override
         self._built: dict[str, Any] = {}
-        check_fallbacks(config)
+        check_fallbacks(context.llm_config)
 
     def get(self, name: str) -> Any:
         return self._profile(self.override or name)
@@ -39,45 +41,47 @@ class LlmPool:
 
     def _profile(self, name: str) -> Any:
         if name not in self._built:
-            spec = self.config.profiles[name]
+            spec = self.context.llm_config.profiles[name]
             fallbacks = [(other, self._profile(other)) for other in spec.fallback]
-            self._built[name] = build(name, spec, self.project, fallbacks)
+            self._built[name] = build(name, spec, self.context, fallbacks)
         return self._built[name]
 
 
-def build(name: str, profile: ProfileSpec, project: Project,
+def build(name: str, profile: ProfileSpec, context: RunContext,
           fallbacks: list[tuple[str, Any]] | None = None) -> Any:
     """The LLM for ``profile``; wrapped in a ``ResilientLLM`` when it asks for retries,
     a breaker or fallbacks (each fallback given as (profile name, its built LLM))."""
-    from .resilience import Policy, ResilientLLM, wants_resilience
+    from .resilience import ResilientLLM
+    from .retry import Policy, wants_resilience
     resilient = wants_resilience(profile)
-    llm = _plain(name, profile, project, resilient)
+    llm = _plain(name, profile, context, resilient)
     if not resilient:
         return llm
     return ResilientLLM.around(name, llm, Policy.of(profile), fallbacks or [])
 
 
-def _plain(name: str, profile: ProfileSpec, project: Project, resilient: bool) -> Any:
+def _plain(name: str, profile: ProfileSpec, context: RunContext, resilient: bool) -> Any:
+    env, root = context.env, context.project.root
     if profile.provider == "scripted":
         from .scripted import ScriptedLLM
-        script = Path(project.root, profile.script) if profile.script else None
-        env_script = os.environ.get("ROLECALL_SCRIPT")
-        return ScriptedLLM.from_file(Path(env_script) if env_script else script)
+        script = Path(env.script) if env.script else (root / profile.script if profile.script else None)
+        return ScriptedLLM.from_file(script, delay=env.scripted_delay)
     if profile.provider == "local":
         from .local import local_llm
-        return local_llm(name, profile)
-    return _openai(name, profile, resilient)
+        return local_llm(name, profile, root=root, env=env)
+    return _openai(name, profile, context, resilient)
 
 
-def _openai(name: str, profile: ProfileSpec, resilient: bool = False) -> Any:
+def _openai(name: str, profile: ProfileSpec, context: RunContext, resilient: bool = False) -> Any:
     from crewai import LLM
+    env = context.env
     key_env = profile.api_key_env or "OPENAI_API_KEY"
-    api_key = os.environ.get(key_env)
-    base_url = expand(profile.base_url)
+    api_key = env.get(key_env)
+    base_url = expand(profile.base_url, env)
     if profile.provider == "openai" and not api_key and not base_url:
-        raise RolecallError(Problem(f"profile '{name}' needs {key_env}",
-                                    hint=f"put {key_env}=... in .env, or run with --llm local"))
-    model = expand(profile.model) or "gpt-4.1-mini"
+        raise ModelUnavailable(Problem(f"profile '{name}' needs {key_env}",
+                                       hint=f"put {key_env}=... in .env, or run with --llm local"))
+    model = expand(profile.model, env) or "gpt-4.1-mini"
     kwargs: dict[str, Any] = {"model": f"openai/{model}", "api_key": api_key or "not-needed"}
     if base_url:
         kwargs["base_url"] = base_url

@@ -23,8 +23,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ..delegation import COWORKER_FIELDS
+
 # crewai's delegation tools match the coworker by role (case-insensitive); only real roles are admitted
-COWORKER_FIELDS = ("coworker", "co_worker")
 
 _JSON_PRIMITIVES = r"""
 ws ::= [ ]?

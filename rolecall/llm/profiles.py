@@ -5,15 +5,17 @@ the choice before any model exists.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping, Optional
 
-from pydantic import Field, StrictStr
+from pydantic import Field, StrictStr, create_model
+from pydantic.fields import FieldInfo
 
-from ..load import load_yaml, parse_model
-from ..problem import Problem, RolecallError, did_you_mean
+from ..environment import Environment
+from ..errors import ConfigError
+from ..load import YamlDoc, load_yaml, parse_model
+from ..problem import Problem, did_you_mean
 from ..spec import Strict
 
 Provider = Literal["openai", "openai_compatible", "local", "scripted"]
@@ -41,9 +43,32 @@ class ProfileSpec(Strict):
     breaker_cooldown: float = Field(30.0, ge=0, description="Seconds the breaker stays open before trying again.")
 
 
+    def overlay(self, fields: Mapping[str, Any]) -> "ProfileSpec":
+        """A copy where every field given wins (a config/llm.yaml entry over a built-in profile)."""
+        return ProfileSpec.model_validate({**self.model_dump(exclude_unset=True), **fields})
+
+
+# A config/llm.yaml entry before merging: every profile field, each optional (with its own
+# constraints), so an entry named like a built-in profile sets only what it changes.
+def _optional(info: FieldInfo) -> Any:
+    inner = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    return (Optional[inner], Field(None, description=info.description))
+
+
+ProfileOverlay: type[Strict] = create_model(  # type: ignore[call-overload]
+    "ProfileOverlay", __base__=Strict, **{name: _optional(info) for name, info in ProfileSpec.model_fields.items()})
+
+
 class LlmConfig(Strict):
     default: StrictStr = Field("auto", description="A profile name, or auto: openai with a key, else local.")
     profiles: dict[StrictStr, ProfileSpec] = Field(default_factory=dict)
+
+
+class LlmFile(Strict):
+    """config/llm.yaml as written."""
+
+    default: StrictStr = Field("auto", description="A profile name, or auto: openai with a key, else local.")
+    profiles: dict[StrictStr, ProfileOverlay] = Field(default_factory=dict)  # type: ignore[valid-type]
 
 
 BUILTIN = LlmConfig(profiles={
@@ -55,32 +80,48 @@ BUILTIN = LlmConfig(profiles={
 })
 
 
-def load_config(config_dir: Path) -> LlmConfig:
-    """Built-in profiles, overridden and extended by ``config/llm.yaml``."""
+def load_config(config_dir: Path, env: Mapping[str, str] | None = None) -> LlmConfig:
+    """Built-in profiles, each overridden field by field and extended by ``config/llm.yaml``."""
     file = config_dir / "llm.yaml"
     if not file.exists():
         return BUILTIN
     problems: list[Problem] = []
     doc = load_yaml(file, problems)
-    if doc is None:
-        raise RolecallError(problems)
-    parsed = parse_model(doc, (), LlmConfig, problems)
-    if parsed is None:
-        raise RolecallError(problems)
-    merged = {**BUILTIN.profiles, **parsed.profiles}
-    if parsed.default != "auto" and parsed.default not in merged:
-        raise RolecallError(doc.problem(("default",), f"unknown model profile '{parsed.default}'",
-                                        did_you_mean(parsed.default, merged)))
-    config = LlmConfig(default=parsed.default, profiles=merged)
+    parsed = parse_model(doc, (), LlmFile, problems) if doc is not None else None
+    if doc is None or parsed is None:
+        raise ConfigError(problems)
+    profiles = {**BUILTIN.profiles}
+    for name, entry in parsed.profiles.items():
+        profile = _merged(doc, name, entry, problems)
+        if profile is not None:
+            profiles[name] = profile
+    if problems:
+        raise ConfigError(problems)
+    if parsed.default != "auto" and parsed.default not in profiles:
+        raise ConfigError(doc.problem(("default",), f"unknown model profile '{parsed.default}'",
+                                      did_you_mean(parsed.default, profiles)))
+    config = LlmConfig(default=parsed.default, profiles=profiles)
     check_fallbacks(config)
     return config
+
+
+def _merged(doc: YamlDoc, name: str, entry: Any, problems: list[Problem]) -> ProfileSpec | None:
+    fields = entry.model_dump(exclude_unset=True)
+    builtin = BUILTIN.profiles.get(name)
+    if builtin is not None and fields.get("provider", builtin.provider) == builtin.provider:
+        return builtin.overlay(fields)
+    if entry.provider is None:
+        problems.append(doc.problem(("profiles", name), f"profile '{name}' needs a provider",
+                                    "add provider: openai, openai_compatible, local or scripted"))
+        return None
+    return ProfileSpec.model_validate(fields)  # a new profile, or a built-in name on another provider
 
 
 def choose(config: LlmConfig, requested: str | None, env: Mapping[str, str]) -> tuple[str, str]:
     """The profile a run uses and why, as (name, reason)."""
     if requested:
         if requested not in config.profiles:
-            raise RolecallError(Problem(f"unknown model profile '{requested}'",
+            raise ConfigError(Problem(f"unknown model profile '{requested}'",
                                         hint=did_you_mean(requested, config.profiles) or
                                         f"profiles: {', '.join(config.profiles)}"))
         return requested, "--llm"
@@ -100,7 +141,7 @@ def expand(value: str | None, env: Mapping[str, str] | None = None) -> str | Non
     """``${VAR:-default}`` -> the variable's value, or the default."""
     if value is None:
         return None
-    env = os.environ if env is None else env
+    env = Environment.current() if env is None else env
     return _VAR.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value) or None
 
 
@@ -114,12 +155,12 @@ def check_fallbacks(config: LlmConfig) -> None:
                                         hint=did_you_mean(other, config.profiles) or
                                         f"profiles: {', '.join(config.profiles)}"))
     if problems:
-        raise RolecallError(problems)
+        raise ConfigError(problems)
 
     def visit(name: str, path: tuple[str, ...]) -> None:
         if name in path:
             cycle = " -> ".join([*path[path.index(name):], name])
-            raise RolecallError(Problem(f"model profiles fall back in a circle: {cycle}",
+            raise ConfigError(Problem(f"model profiles fall back in a circle: {cycle}",
                                         hint="a fallback chain must end; remove one of these fallback entries "
                                              "in config/llm.yaml"))
         for other in config.profiles[name].fallback:

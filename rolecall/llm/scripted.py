@@ -21,14 +21,13 @@ With a script it replays exactly. A script is YAML::
 An entry ``{error: message}`` makes that call fail, to test failure handling.
 Replies are taken in order from the first matching list (task, then agent key,
 then role); when a list runs out the default behaviour takes over.
-``ROLECALL_SCRIPTED_DELAY`` (seconds) delays every call.
+``ROLECALL_SCRIPTED_DELAY`` (seconds, read once per run) delays every call.
 """
 from __future__ import annotations
 
 import datetime
 import enum
 import json
-import os
 import re
 import threading
 import time
@@ -40,9 +39,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, PrivateAttr
 
+from ..delegation import DELEGATE_TOOL
 from .base import CallContext, Completion, RolecallLLM, rough_tokens
 
-DELEGATE_TOOL = "Delegate work to coworker"
 _WORD = re.compile(r"[a-z]{3,}")
 _OBSERVATION = re.compile(r"Observation:\s*(.*)", re.S)
 
@@ -52,6 +51,7 @@ class ScriptedLLM(RolecallLLM):
     provider: str = "rolecall"
     script: dict[str, dict[str, list[Any]]] = {}
     agent_keys: dict[str, str] = {}  # filled role -> agents.yaml key, set by assembly
+    delay: float = 0.0  # seconds per call, to test timing
     _cursor: dict[tuple[str, str], int] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     calls: list[dict[str, Any]] = []
@@ -62,9 +62,8 @@ class ScriptedLLM(RolecallLLM):
         return cls(model="scripted", script=script or {}, **kwargs)
 
     def complete(self, ctx: CallContext) -> Completion:
-        delay = float(os.environ.get("ROLECALL_SCRIPTED_DELAY") or 0)
-        if delay:
-            time.sleep(delay)
+        if self.delay:
+            time.sleep(self.delay)
         reply = self._scripted(ctx)
         if isinstance(reply, dict) and "error" in reply:
             raise RuntimeError(f"scripted failure: {reply['error']}")

@@ -1,0 +1,125 @@
+"""rolecall from Python: load a crew, run it, resume it, decide its approvals, read its history.
+
+    from rolecall import load_crew, run
+
+    crew = load_crew("research_report")
+    result = run(crew, {"topic": "tides"}, llm="scripted")
+    print(result.status, result.output, result.usage.total_tokens)
+
+Every front end (``main.py``, the pytest fixture) stands on these functions.
+Errors are ``RolecallError``s (see ``rolecall.errors``); a run that fails is not
+an error: its ``RunResult`` says ``failed`` and keeps every finished task.
+Only ``run`` and ``resume`` import crewai.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .approval import Decision
+from .approval import decide as decide_gate
+from .context import RunContext, open_store, store_exists
+from .definition import CrewDefinition
+from .discover import find
+from .environment import Environment
+from .errors import ConfigError, RunNotFound
+from .history import RunSummary, summaries
+from .inputs import bound
+from .llm.profiles import load_config
+from .problem import Problem
+from .project import Project
+from .result import RunResult
+from .store import Row
+from .validate import validate
+
+if TYPE_CHECKING:
+    from .record import Listener
+
+ProjectLike = Project | str | os.PathLike[str] | None
+
+
+def project_of(project: ProjectLike) -> Project:
+    return project if isinstance(project, Project) else Project.at(project)
+
+
+def load_crew(name_or_path: str | os.PathLike[str], project: ProjectLike = None,
+              *, profiles: Any = None) -> CrewDefinition:
+    """The validated crew called ``name_or_path`` (or the crew folder at that path).
+
+    Raises ``ConfigError`` listing every problem, located; warnings are kept on the
+    definition (``crew.warnings``).
+    """
+    chosen = project_of(project)
+    package = find(chosen, str(name_or_path))
+    names = profiles if profiles is not None else load_config(chosen.config_dir).profiles
+    result = validate(chosen, package, names)
+    if result.crew is None:
+        raise ConfigError(result.problems)
+    return result.crew
+
+
+def run(crew: CrewDefinition | str, inputs: Mapping[str, Any] | None = None, *, llm: str | None = None,
+        max_cost: float | None = None, approve_all: bool = False, on_event: Listener | None = None,
+        project: ProjectLike = None) -> RunResult:
+    """Run ``crew`` (a definition or a name) with ``inputs`` (coerced to their declared types).
+
+    ``llm`` names a model profile for every agent; ``max_cost`` caps the spend in USD;
+    ``approve_all`` approves every gate; ``on_event(what, details)`` sees progress.
+    """
+    from .run import start_run  # imports crewai when the crew is assembled
+    chosen = project_of(project)
+    context = RunContext.open(chosen)
+    definition = crew if isinstance(crew, CrewDefinition) else load_crew(crew, chosen,
+                                                                       profiles=context.llm_config.profiles)
+    values = bound(definition.inputs, inputs or {})
+    return start_run(context, definition, values, llm, max_cost=max_cost, approve_all=approve_all,
+                     listener=on_event)
+
+
+def resume(run_id: str, *, force: bool = False, approve_all: bool = False, on_event: Listener | None = None,
+           project: ProjectLike = None) -> RunResult:
+    """Run what did not finish in a failed, interrupted, stopped or approved run."""
+    from .run import resumable_run, resume_run
+    chosen = project_of(project)
+    context = RunContext.open(chosen)
+    row = resumable_run(context, run_id)
+    crew = load_crew(row["crew"], chosen, profiles=context.llm_config.profiles)
+    return resume_run(context, row["id"], crew, force=force, approve_all=approve_all, listener=on_event)
+
+
+def decide(run_id: str, approve: bool = True, reason: str | None = None, *, task: str | None = None,
+           project: ProjectLike = None) -> Decision:
+    """Approve (or reject, with a reason) the gate a run waits on. Call ``resume`` to go on,
+    unless ``decision.ends_run``."""
+    chosen = project_of(project)
+    with open_store(chosen) as store:
+        return decide_gate(store, stored_run(run_id, chosen), approve, reason, task)
+
+
+def runs(project: ProjectLike = None, *, crew: str | None = None, limit: int = 20) -> list[RunSummary]:
+    """Recent runs, newest first."""
+    chosen = project_of(project)
+    if not store_exists(chosen):
+        return []
+    with open_store(chosen) as store:
+        return summaries(store, crew, limit)
+
+
+def stored_run(run_id: str, project: ProjectLike = None) -> Row:
+    """The stored run with this id (or unique id prefix)."""
+    chosen = project_of(project)
+    row = None
+    if store_exists(chosen):  # a project with no store has no runs; do not create an empty one to say so
+        with open_store(chosen, Environment.current()) as store:
+            row = store.run(run_id)
+    if row is None:
+        raise RunNotFound(Problem(f"no run '{run_id}'", hint="see python main.py runs"))
+    return row
+
+
+def report(run_id: str, *, out: str | os.PathLike[str] | None = None, project: ProjectLike = None) -> Path:
+    """Write the run's HTML report (default ``<run folder>/report.html``); return its path."""
+    from .report import write_report
+    chosen = project_of(project)
+    return write_report(chosen, stored_run(run_id, chosen)["id"], Path(out) if out else None)
