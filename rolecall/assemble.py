@@ -37,7 +37,7 @@ class Assembly:
     manager: Agent | None
 
 
-def assemble(project: Project, crew: CrewDefinitioninition, values: Mapping[str, Any], llms: LlmPool,
+def assemble(project: Project, crew: CrewDefinition, values: Mapping[str, Any], llms: LlmPool,
              default_profile: str) -> Assembly:
     """crewai objects for one run. ``output_file`` is written by the recorder into the run folder,
     not by crewai, which resolves it against the working directory."""
@@ -61,7 +61,7 @@ def assemble(project: Project, crew: CrewDefinitioninition, values: Mapping[str,
         kwargs["manager_llm"] = llms.get(crew.spec.manager.llm)
     return Assembly(kwargs, agents, tasks, manager)
 
-def _agent(crew: CrewDefinitioninition, agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str) -> Agent:
+def _agent(crew: CrewDefinition, agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str) -> Agent:
     spec = agent.spec
     kwargs: dict[str, Any] = {
         "role": fill(spec.role, values).strip(),
@@ -76,7 +76,7 @@ def _agent(crew: CrewDefinitioninition, agent: AgentDef, values: Mapping[str, An
     return Agent(**kwargs)
 
 
-def _task(crew: CrewDefinitioninition, task: TaskDef, values: Mapping[str, Any], agents: dict[str, Agent],
+def _task(crew: CrewDefinition, task: TaskDef, values: Mapping[str, Any], agents: dict[str, Agent],
           earlier: dict[str, Task]) -> Task:
     spec = task.spec
     kwargs: dict[str, Any] = {
@@ -96,13 +96,13 @@ def _task(crew: CrewDefinitioninition, task: TaskDef, values: Mapping[str, Any],
     return Task(**kwargs)
 
 
-def _tool(crew: CrewDefinitioninition, use: ToolUse) -> Any:
+def _tool(crew: CrewDefinition, use: ToolUse) -> Any:
     info = crew.toolbox.get(use.name)
     assert info is not None, f"validated tool {use.name} vanished"
     return toolbox.build(info, use.kwargs, crew_dir=crew.package.path)
 
 
-def schema_class(crew: CrewDefinitioninition, schema: str | InlineSchema) -> type[BaseModel]:
+def schema_class(crew: CrewDefinition, schema: str | InlineSchema) -> type[BaseModel]:
     if isinstance(schema, str):
         module = importlib.import_module(f"{toolbox.crew_package(crew.package)}.schemas")
         return getattr(module, schema)

@@ -37,13 +37,13 @@ class Recorder:
         # tasks whose output_file waits until a person approves the output
         self.gated = {k for k, t in crew.tasks.items() if t.spec.approval == "required"}
         self.listener = listener or (lambda what, details: None)
-        self.tasks: dict[str, TaskRecord] = {k: TaskRecord(k) for k in task_order}
+        self.tasks: dict[str, TaskRecord] = {k: TaskRecord(k) for k in self.order}
         self.delegations: list[Delegation] = []
         self.tool_calls: list[ToolCall] = []
         self.model_calls: list[ModelCall] = []
         self._started: dict[str, float] = {}  # model call id -> perf_counter at start
         self._lock = threading.RLock()
-        run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
 
     def agent_key(self, role: str | None) -> str | None:
         return self.role_keys.get((role or "").strip(), role)
@@ -99,7 +99,7 @@ class Recorder:
 
     def set_status(self, key: str, status: TaskStatus) -> None:
         self.tasks[key].status = status
-        self.store.save_task(self.run_id, key, status=status)
+        self.store.update_task(self.run_id, key, status=status)
 
     def on_task_started(self, event: Any) -> None:
         key = self._task_key(event)
@@ -141,7 +141,7 @@ class Recorder:
         for name in ("agent", "role", "output", "structured", "started_at", "finished_at"):
             setattr(record, name, row.get(name))
         record.status, record.carried_over = TaskStatus(row["status"]), True
-        self.store.save_task(self.run_id, record.key, carried_over=1)
+        self.store.update_task(self.run_id, record.key, carried_over=1)
 
     # --- tools and delegation -------------------------------------------------------
     def on_tool_started(self, event: Any) -> None:

@@ -143,9 +143,13 @@ class RunStore:
         return gone
 
     # --- tasks ---------------------------------------------------------------------------
-    def save_task(self, run_id: str, key: str, **fields: Any) -> None:
-        """Insert the task's row, or update the fields given."""
-        self._upsert("tasks", {"run_id": run_id, "key": key}, **fields)
+    def save_task(self, run_id: str, key: str, *, position: int, status: TaskStatus, **fields: Any) -> None:
+        """Insert the task's row, or replace the fields given."""
+        self._upsert("tasks", {"run_id": run_id, "key": key}, position=position, status=status, **fields)
+
+    def update_task(self, run_id: str, key: str, **fields: Any) -> None:
+        """Change some fields of a task row that exists."""
+        self._update("tasks", {"run_id": run_id, "key": key}, **fields)
 
     def tasks(self, run_id: str) -> list[Row]:
         rows = self.query("SELECT * FROM tasks WHERE run_id = ? ORDER BY position", run_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from helpers import write_files
-from rolecall.discover import discover, find
+from rolecall.discover import discover
 from rolecall import load_crew
 
 CREW = {
