@@ -18,6 +18,8 @@ run: $(STAMP)
 	$(PY) main.py run research_report
 
 test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -19,10 +19,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from .approval import Decision
 from .approval import decide as decide_gate
-from .context import RunContext, open_store, store_exists
 from .definition import CrewDefinition
 from .discover import find
-from .environment import Environment
 from .errors import ConfigError, RunNotFound
 from .history import RunSummary, summaries
 from .inputs import bound
@@ -30,11 +28,13 @@ from .llm.profiles import load_config
 from .problem import Problem
 from .project import Project
 from .result import RunResult
-from .store import Row
 from .validate import validate
 
 if TYPE_CHECKING:
     from .record import Listener
+    from .store import Row
+
+# the run store (sqlite3) and the run context load on first use: `main.py list` needs neither
 
 ProjectLike = Project | str | os.PathLike[str] | None
 
@@ -67,6 +67,7 @@ def run(crew: CrewDefinition | str, inputs: Mapping[str, Any] | None = None, *, 
     ``llm`` names a model profile for every agent; ``max_cost`` caps the spend in USD;
     ``approve_all`` approves every gate; ``on_event(what, details)`` sees progress.
     """
+    from .context import RunContext
     from .run import start_run  # imports crewai when the crew is assembled
     chosen = project_of(project)
     context = RunContext.open(chosen)
@@ -80,6 +81,7 @@ def run(crew: CrewDefinition | str, inputs: Mapping[str, Any] | None = None, *, 
 def resume(run_id: str, *, force: bool = False, approve_all: bool = False, on_event: Listener | None = None,
            project: ProjectLike = None) -> RunResult:
     """Run what did not finish in a failed, interrupted, stopped or approved run."""
+    from .context import RunContext
     from .run import resumable_run, resume_run
     chosen = project_of(project)
     context = RunContext.open(chosen)
@@ -92,6 +94,7 @@ def decide(run_id: str, approve: bool = True, reason: str | None = None, *, task
            project: ProjectLike = None) -> Decision:
     """Approve (or reject, with a reason) the gate a run waits on. Call ``resume`` to go on,
     unless ``decision.ends_run``."""
+    from .context import open_store
     chosen = project_of(project)
     with open_store(chosen) as store:
         return decide_gate(store, stored_run(run_id, chosen), approve, reason, task)
@@ -99,6 +102,7 @@ def decide(run_id: str, approve: bool = True, reason: str | None = None, *, task
 
 def runs(project: ProjectLike = None, *, crew: str | None = None, limit: int = 20) -> list[RunSummary]:
     """Recent runs, newest first."""
+    from .context import open_store, store_exists
     chosen = project_of(project)
     if not store_exists(chosen):
         return []
@@ -108,10 +112,11 @@ def runs(project: ProjectLike = None, *, crew: str | None = None, limit: int = 2
 
 def stored_run(run_id: str, project: ProjectLike = None) -> Row:
     """The stored run with this id (or unique id prefix)."""
+    from .context import open_store, store_exists
     chosen = project_of(project)
     row = None
     if store_exists(chosen):  # a project with no store has no runs; do not create an empty one to say so
-        with open_store(chosen, Environment.current()) as store:
+        with open_store(chosen) as store:
             row = store.run(run_id)
     if row is None:
         raise RunNotFound(Problem(f"no run '{run_id}'", hint="see python main.py runs"))

@@ -7,11 +7,14 @@ decides the same way and then resumes if the run goes on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import InputError, RunStateError
 from .problem import Problem
 from .status import ApprovalStatus, GateMode, RunStatus
-from .store import Row, RunStore
+
+if TYPE_CHECKING:
+    from .store import Row, RunStore
 
 
 @dataclass(frozen=True)

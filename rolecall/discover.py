@@ -6,7 +6,6 @@ imports crewai or the crews themselves.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -47,6 +46,7 @@ class CrewPackage:
 
     def fingerprint(self) -> str:
         """A hash of every file in the package; resume refuses a crew that changed."""
+        import hashlib  # only runs and reports need it; `list` should not pay for it
         digest = hashlib.sha256()
         for file in sorted(self.path.rglob("*")):  # YAML, schemas, tools, their data: all of the package
             if file.is_file() and "__pycache__" not in file.parts:

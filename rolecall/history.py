@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import format as fmt
 from .status import RunStatus
-from .store import Row, RunStore
 from .usage import Usage
+
+if TYPE_CHECKING:
+    from .store import Row, RunStore
 
 
 @dataclass(frozen=True)

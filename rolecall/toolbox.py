@@ -1,26 +1,37 @@
-"""The tool registry: tool names a crew may bind, found by reading source, not importing it.
+"""The tool registry: tools a crew may bind, found by reading source, never by importing it.
 
-Three places, searched in this order: the crew's own ``tools.py``, the
-project's ``tools/`` package, and the classes ``crewai_tools`` exports. A
-class-based tool is named by its class name (as crewai-tools are); a function
-decorated with crewai's ``@tool`` by its function name. Validation must stay
-fast and crewai-free, so everything here is read with ``ast``; only
-``build()`` imports anything, at assembly time.
+A crew names a tool in one of two ways:
+
+* a registry name, searched in this order: the crew's own ``tools.py``, the project's
+  ``tools/`` package, and the classes ``crewai_tools`` exports. A class-based tool is
+  named by its class name (as crewai-tools are); a function decorated with crewai's
+  ``@tool`` by its function name;
+* a reference ``module:Class`` or ``module:function``, as crewai's declarative crews allow
+  (``crewai_tools:FileReadTool``, ``tools.knowledge:KnowledgeSearchTool``). The module is
+  looked up under the project folder first, then among installed packages.
+
+Validation must stay fast and crewai-free, so everything here is read with ``ast``;
+only ``build()`` imports anything, at assembly time.
 """
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib
 import importlib.util
+import pkgutil
 import sys
 import types
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from .discover import CrewPackage
+from .problem import did_you_mean
 from .project import Project
+
+_UNKNOWN_HINT = "define it in tools/ or the crew's tools.py, name a crewai_tools class, or write module:Class"
 
 
 @dataclass(frozen=True)
@@ -31,16 +42,26 @@ class EnvRequirement:
 
 @dataclass(frozen=True)
 class ToolInfo:
-    name: str
+    name: str  # the class or function build() takes from ``module``
     kind: str  # "class" or "function"
     module: str  # import path used by build()
     origin: str  # where a user finds it: "crews/x/tools.py", "tools/search.py", "crewai_tools"
     env: tuple[EnvRequirement, ...] = ()
-    site: str = ""  # set for crewai_tools classes, whose env vars are read only when asked
+    # (module, class) of an installed class whose env_vars apply (crewai_tools and their
+    # subclasses): read only when asked, so listing tools parses none of crewai_tools' files
+    env_from: tuple[str, str] | None = None
 
     def requirements(self) -> tuple[EnvRequirement, ...]:
         """Environment variables the tool needs, e.g. SERPER_API_KEY."""
-        return _crewai_tool_env(self.site, self.module, self.name) if self.site else self.env
+        return _installed_env(*self.env_from) if self.env_from else self.env
+
+
+@dataclass(frozen=True)
+class RefProblem:
+    """Why a ``module:Class`` reference names no tool: a message and a hint, for a located problem."""
+
+    message: str
+    hint: str = ""
 
 
 @dataclass
@@ -49,8 +70,14 @@ class Toolbox:
 
     tools: dict[str, ToolInfo] = field(default_factory=dict)
     crewai_tools_file: Path | None = None
+    root: Path | None = None  # the project folder, where module:Class references are looked up first
+    bases: dict[str, RefProblem] = field(default_factory=dict)  # helper base classes, not bindable: why not
+    _refs: dict[str, ToolInfo | RefProblem] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, name: str) -> ToolInfo | None:
+        if is_reference(name):
+            found = self.reference(name)
+            return found if isinstance(found, ToolInfo) else None
         if name in self.tools:
             return self.tools[name]
         if self.crewai_tools_file is not None:
@@ -61,73 +88,257 @@ class Toolbox:
         extra = list(_crewai_tools_index(str(self.crewai_tools_file))) if self.crewai_tools_file else []
         return [*self.tools, *extra]
 
+    def add(self, scan: _Scan) -> None:
+        """A scanned file's tools and helper bases; a later file wins (the crew's over tools/)."""
+        self.tools.update(scan.tools)
+        self.bases.update(scan.bases)
+        for name in scan.tools:
+            self.bases.pop(name, None)
+
+    def reference(self, ref: str) -> ToolInfo | RefProblem:
+        """The tool a ``module:Class`` reference names, or why it names none (resolved once per box)."""
+        if ref not in self._refs:
+            self._refs[ref] = _resolve_reference(ref, str(self.root or ""), self.crewai_tools_file)
+        return self._refs[ref]
+
+    def explain(self, name: str) -> tuple[str, str]:
+        """Why ``get(name)`` found nothing, as (message, hint)."""
+        found = self.reference(name) if is_reference(name) else self.bases.get(name)
+        if isinstance(found, RefProblem):
+            return found.message, found.hint
+        return f"unknown tool '{name}'", did_you_mean(name, self.names()) or _UNKNOWN_HINT
+
+
+def is_reference(name: str) -> bool:
+    """``module:Class`` rather than a registry name (no class or function name holds a colon)."""
+    return ":" in name
+
 
 def toolbox_for(project: Project, crew: CrewPackage) -> Toolbox:
-    box = Toolbox(crewai_tools_file=_crewai_tools_init())
+    root = str(project.root)
+    box = Toolbox(crewai_tools_file=_crewai_tools_init(), root=project.root)
     if project.tools_dir.is_dir():
         for file in sorted(project.tools_dir.glob("*.py")):
             module = f"{_PROJECT_TOOLS}.{file.stem}" if file.stem != "__init__" else _PROJECT_TOOLS
-            box.tools.update(_scan_file(file, module, f"tools/{file.name}"))
+            box.add(_scan_file(file, module, f"tools/{file.name}", "", root))
     crew_tools = crew.path / "tools.py"
     if crew_tools.exists():
-        box.tools.update(_scan_file(crew_tools, f"{crew_package(crew)}.tools",
-                                    f"crews/{crew.name}/tools.py"))
+        home = crew.module.split(".")[0] if crew.module else ""  # a distribution's crew reads its own package
+        box.add(_scan_file(crew_tools, f"{crew_package(crew)}.tools", f"crews/{crew.name}/tools.py", home, root))
     return box
 
 
-# --- static reading ---------------------------------------------------------
+# --- static reading: which classes are tools ------------------------------------
+#
+# A class is a tool when its ancestry, read from source, reaches crewai's ``BaseTool`` (by
+# that name) or a class crewai_tools exports. Bases are followed through the same file and
+# through imports that stay in the project folder (``from .base import X``, ``from tools.x
+# import X``) or, for an installed file, in its own package; at most _MAX_HOPS steps, and a
+# class already on the path ends the walk, so import cycles are safe. Anything else
+# (pydantic's BaseModel, ABC) is not read and adds nothing.
+#
+# A tool class is offered for binding only when its ancestry also gives ``name`` a default
+# and defines a concrete (not @abstractmethod) ``_run``: crewai can build no tool without a
+# name, and one without ``_run`` cannot be called, so such a class is a shared base for other
+# tools (trip_planner's TravelTool), not a tool a user would bind.
+#
+# ``env_vars`` is inherited: a class's own literal list wins, else its first base's that has
+# one, left to right (Python's MRO for the single-chain hierarchies tools use).
 
-def _scan_file(file: Path, module: str, origin: str) -> dict[str, ToolInfo]:
+_MAX_HOPS = 8
+
+
+@dataclass(frozen=True)
+class _Def:
+    """A top-level statement binding a name, in the file it was read from."""
+
+    file: Path
+    node: ast.stmt
+    home: str  # "" for a file in the project; else the installed top-level package it belongs to
+
+
+@dataclass(frozen=True)
+class _Ancestry:
+    """What a class has once its bases are counted."""
+
+    is_tool: bool = False  # reaches BaseTool
+    named: bool = False  # some class on the way gives ``name`` a default
+    runs: bool = False  # some class on the way defines a concrete ``_run``
+    env: tuple[EnvRequirement, ...] | None = None  # the nearest literal env_vars; None: none written
+    env_from: tuple[str, str] | None = None  # or an installed class's, read when asked
+
+    @property
+    def bindable(self) -> bool:
+        return self.is_tool and self.named and self.runs
+
+    def inherit(self, base: _Ancestry) -> _Ancestry:
+        own_env = self.env is not None or self.env_from is not None
+        return _Ancestry(self.is_tool or base.is_tool, self.named or base.named, self.runs or base.runs,
+                         self.env if own_env else base.env, self.env_from if own_env else base.env_from)
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """One file's bindable tools, and its helper base classes with why they are not tools."""
+
+    tools: dict[str, ToolInfo]
+    bases: dict[str, RefProblem]
+
+
+@cache
+def _scan_file(file: Path, module: str, origin: str, home: str, root: str) -> _Scan:
     tree = _parse(str(file))
-    if tree is None:
-        return {}
-    found: dict[str, ToolInfo] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and _looks_like_tool_class(node):
-            found[node.name] = ToolInfo(node.name, "class", module, origin, _env_of_class(node))
+    scan = _Scan({}, {})
+    for node in tree.body if tree is not None else []:
+        if isinstance(node, ast.ClassDef):
+            defn = _Def(file, node, home)
+            facts = _class_facts(defn, root)
+            if facts.bindable:
+                scan.tools[node.name] = _class_info(node.name, module, origin, facts)
+            elif facts.is_tool:
+                scan.bases[node.name] = _not_a_tool_class(node.name, defn, origin, facts, root)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _has_tool_decorator(node):
-            found[node.name] = ToolInfo(node.name, "function", module, origin)
-    return found
+            scan.tools[node.name] = ToolInfo(node.name, "function", module, origin)
+    return scan
 
 
-@lru_cache(maxsize=None)
+def _class_info(name: str, module: str, origin: str, facts: _Ancestry) -> ToolInfo:
+    return ToolInfo(name, "class", module, origin, facts.env or (), facts.env_from)
+
+
+@cache
 def _parse(file: str) -> ast.Module | None:
     try:
         return ast.parse(Path(file).read_text(encoding="utf-8"), filename=file)
-    except (OSError, SyntaxError, UnicodeDecodeError):
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
 
 
-def _base_names(node: ast.ClassDef) -> list[str]:
-    names = []
+@cache
+def _class_facts(defn: _Def, root: str) -> _Ancestry:
+    return _ancestry(defn, root, ())
+
+
+def _ancestry(defn: _Def, root: str, trail: tuple[tuple[str, str], ...]) -> _Ancestry:
+    node = defn.node
+    assert isinstance(node, ast.ClassDef)
+    facts = _Ancestry(named=_gives_name(node), runs=_defines_run(node), env=_env_literal(node))
+    trail = (*trail, (str(defn.file), node.name))
     for base in node.bases:
-        if isinstance(base, ast.Name):
-            names.append(base.id)
-        elif isinstance(base, ast.Attribute):
-            names.append(base.attr)
-    return names
+        facts = facts.inherit(_base_ancestry(defn, base, root, trail))
+    return facts
 
 
-def _looks_like_tool_class(node: ast.ClassDef) -> bool:
-    return any(name.endswith("Tool") for name in _base_names(node))
+def _base_ancestry(child: _Def, base: ast.expr, root: str, trail: tuple[tuple[str, str], ...]) -> _Ancestry:
+    name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else ""
+    if name == "BaseTool":
+        return _Ancestry(is_tool=True)
+    if isinstance(base, ast.Name) and len(trail) < _MAX_HOPS:
+        found = _resolve(child.file, name, child.home, root, before=child.node)
+        if found is not None and isinstance(found.node, ast.ClassDef):
+            if (str(found.file), found.node.name) in trail:
+                return _Ancestry()  # a cycle, which only broken code has
+            return _ancestry(found, root, trail)
+    exported = _crewai_exports().get(name)  # imported from crewai_tools, which is not walked
+    if exported is not None:
+        return _Ancestry(is_tool=True, named=True, runs=True, env_from=exported.env_from)
+    return _Ancestry()
 
 
-def _has_tool_decorator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    for deco in node.decorator_list:
-        target = deco.func if isinstance(deco, ast.Call) else deco
-        if (isinstance(target, ast.Name) and target.id == "tool") or \
-                (isinstance(target, ast.Attribute) and target.attr == "tool"):
-            return True
+def _resolve(file: Path, name: str, home: str, root: str, before: ast.stmt | None = None,
+             hops: int = 0) -> _Def | None:
+    """The statement that binds ``name`` at the top of ``file``, through re-exports.
+
+    With ``before``, only bindings above that statement count (``class Base(Base)`` extends
+    the imported Base). An import that cannot be followed is returned as it is."""
+    tree = _parse(str(file))
+    stmt = _binding(tree, name, before) if tree is not None else None
+    if stmt is None:
+        return None
+    if isinstance(stmt, ast.ImportFrom) and hops < _MAX_HOPS:
+        source = _import_source(file, stmt, home, root)
+        original = next(a.name for a in stmt.names if (a.asname or a.name) == name)
+        if source is not None:
+            followed = _resolve(source[0], original, source[1], root, hops=hops + 1)
+            if followed is not None:
+                return followed
+    return _Def(file, stmt, home)
+
+
+def _binding(tree: ast.Module, name: str, before: ast.stmt | None) -> ast.stmt | None:
+    found = None
+    for stmt in tree.body:
+        if stmt is before:
+            break
+        if _binds(stmt, name):
+            found = stmt  # the last binding wins, as when Python runs the module
+    return found
+
+
+def _binds(stmt: ast.stmt, name: str) -> bool:
+    if isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+        return stmt.name == name
+    if isinstance(stmt, ast.ImportFrom):
+        return any((a.asname or a.name) == name for a in stmt.names)
+    if isinstance(stmt, ast.Import):
+        return any((a.asname or a.name.split(".")[0]) == name for a in stmt.names)
+    if isinstance(stmt, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
+    if isinstance(stmt, ast.AnnAssign):
+        return isinstance(stmt.target, ast.Name) and stmt.target.id == name and stmt.value is not None
     return False
 
 
-def _env_of_class(node: ast.ClassDef) -> tuple[EnvRequirement, ...]:
-    """Literal ``EnvVar(name=..., required=...)`` entries in the class's ``env_vars`` default."""
+def _import_source(file: Path, stmt: ast.ImportFrom, home: str, root: str) -> tuple[Path, str] | None:
+    """The file a ``from ... import`` reads from, when it stays in the project or in ``home``."""
+    parts = stmt.module.split(".") if stmt.module else []
+    if stmt.level:
+        package = file.parent
+        for _ in range(stmt.level - 1):
+            package = package.parent
+        found = _module_file([package], parts)
+        return (found, home) if found else None
+    return _find_module(stmt.module or "", root, installed=bool(home) and parts[0] == home)
+
+
+def _assigned(node: ast.ClassDef, name: str) -> ast.expr | None:
+    """The default a class body gives a field: ``name: T = value`` or ``name = value``."""
+    value = None
     for stmt in node.body:
-        target = stmt.target if isinstance(stmt, ast.AnnAssign) else None
-        if isinstance(target, ast.Name) and target.id == "env_vars" and stmt.value is not None:
-            return tuple(_env_calls(stmt.value))
-    return ()
+        if isinstance(stmt, (ast.AnnAssign, ast.Assign)):
+            targets = [stmt.target] if isinstance(stmt, ast.AnnAssign) else stmt.targets
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                value = stmt.value
+    return value
+
+
+def _gives_name(node: ast.ClassDef) -> bool:
+    value = _assigned(node, "name")
+    if isinstance(value, ast.Call):  # Field("x") or Field(default="x"); Field(...) has no default
+        value = next((k.value for k in value.keywords if k.arg == "default"), value.args[0] if value.args else None)
+    return isinstance(value, ast.Constant) and isinstance(value.value, str)
+
+
+def _defines_run(node: ast.ClassDef) -> bool:
+    for stmt in node.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "_run":
+            return not any(_decorator_name(d) == "abstractmethod" for d in stmt.decorator_list)
+    return False
+
+
+def _decorator_name(deco: ast.expr) -> str:
+    target = deco.func if isinstance(deco, ast.Call) else deco
+    return target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else ""
+
+
+def _has_tool_decorator(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(_decorator_name(deco) == "tool" for deco in node.decorator_list)
+
+
+def _env_literal(node: ast.ClassDef) -> tuple[EnvRequirement, ...] | None:
+    """Literal ``EnvVar(name=..., required=...)`` entries in the class's ``env_vars`` default."""
+    value = _assigned(node, "env_vars")
+    return None if value is None else tuple(_env_calls(value))
 
 
 def _env_calls(tree: ast.AST) -> list[EnvRequirement]:
@@ -143,12 +354,221 @@ def _env_calls(tree: ast.AST) -> list[EnvRequirement]:
     return out
 
 
-def _crewai_tools_init() -> Path | None:
-    try:
-        spec = importlib.util.find_spec("crewai_tools")
-    except (ImportError, ValueError):
+@cache
+def _installed_env(module: str, name: str) -> tuple[EnvRequirement, ...]:
+    """env_vars of an installed class (a crewai_tools one), through its bases in its package."""
+    located = _find_module(module, "", installed=True)
+    found = _resolve(located[0], name, located[1], "") if located else None
+    if found is None or not isinstance(found.node, ast.ClassDef):
+        return ()
+    facts = _class_facts(found, "")
+    if facts.env is None and facts.env_from and facts.env_from != (module, name):
+        return _installed_env(*facts.env_from)
+    return facts.env or ()
+
+
+# --- finding modules on disk, without importing them --------------------------------
+
+def _find_module(module: str, root: str, installed: bool) -> tuple[Path, str] | None:
+    """The source file of ``module`` and its home: under the project folder, else (if
+    ``installed``) in an installed package. ``find_spec`` is asked for the top-level
+    package only, because asking it for ``a.b`` imports ``a``."""
+    parts = module.split(".")
+    if root:
+        found = _module_file([Path(root)], parts)
+        if found is not None:
+            return found, ""
+    if not installed:
         return None
-    return Path(spec.origin) if spec and spec.origin else None
+    origin, locations = _installed_package(parts[0])
+    if len(parts) == 1:
+        return (Path(origin), parts[0]) if origin else None
+    found = _module_file([Path(p) for p in locations], parts[1:])
+    return (found, parts[0]) if found else None
+
+
+def _module_file(dirs: list[Path], parts: list[str]) -> Path | None:
+    for folder in dirs:
+        base = folder.joinpath(*parts)
+        for candidate in (base / "__init__.py", base.parent / f"{base.name}.py"):  # a package wins, as in Python
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+@cache
+def _installed_package(top: str) -> tuple[str | None, tuple[str, ...]]:
+    """(source file, package folders) of an installed top-level module."""
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):  # ValueError: a module in sys.modules without a spec
+        return None, ()
+    if spec is None:
+        return None, ()
+    origin = spec.origin if spec.origin and spec.origin.endswith(".py") else None
+    return origin, tuple(spec.submodule_search_locations or ())
+
+
+def _module_hint(module: str, root: str) -> str:
+    """'did you mean ...?' over the modules next to the one that is missing (only on error)."""
+    parts = module.split(".")
+    for depth in range(len(parts) - 1, 0, -1):
+        folders = _package_folders(parts[:depth], root)
+        if folders:
+            prefix = ".".join(parts[:depth])
+            siblings = _submodules(folders)
+            close = difflib.get_close_matches(parts[depth], siblings, n=1, cutoff=0.6)
+            if close:
+                return f"did you mean '{prefix}.{close[0]}'?"
+            return f"modules in {prefix}: {', '.join(sorted(siblings))}" if siblings else ""
+    tops = _submodules([Path(root)] if root else []) + [m.name for m in pkgutil.iter_modules()]
+    close = difflib.get_close_matches(parts[0], tops, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{'.'.join([close[0], *parts[1:]])}'?"
+    return "modules are looked up in the project folder, then among installed packages"
+
+
+def _package_folders(parts: list[str], root: str) -> list[Path]:
+    folders = [Path(root).joinpath(*parts)] if root else []
+    folders += [Path(p).joinpath(*parts[1:]) for p in _installed_package(parts[0])[1]]
+    return [f for f in folders if f.is_dir()]
+
+
+def _submodules(folders: list[Path]) -> list[str]:
+    names = set()
+    for folder in folders:
+        for entry in folder.iterdir():
+            stem = entry.stem if entry.suffix == ".py" else entry.name
+            if stem.isidentifier() and stem != "__init__" and (
+                    entry.suffix == ".py" or (entry.is_dir() and any(entry.glob("*.py")))):
+                names.add(stem)
+    return sorted(names)
+
+
+# --- module:Class references ---------------------------------------------------------
+#
+# crewai's declarative crews (crewai.utilities.declarative_refs) read ``module:qualname``:
+# the text before the first colon is imported, the rest is looked up in it, must be a
+# BaseTool subclass, and is instantiated with no arguments. rolecall reads the same refs
+# without importing, so the qualname must be a top-level class or a @tool function (a
+# crewai extension: crewai itself takes classes only); a class gets the arguments written
+# in YAML ({module:Class: {arg: value}}), none by default, exactly as crewai does.
+
+def _resolve_reference(ref: str, root: str, crewai_tools_file: Path | None) -> ToolInfo | RefProblem:
+    module, _, attr = (part.strip() for part in ref.partition(":"))
+    if not all(p.isidentifier() for p in module.split(".")) or not attr.isidentifier():
+        nested = attr and all(p.isidentifier() for p in attr.split("."))
+        return RefProblem(f"tool '{ref}' names a nested attribute; rolecall binds top-level classes and "
+                          f"@tool functions" if nested else f"'{ref}' is not a tool reference",
+                          "write module:Class or module:function, e.g. tools.knowledge:KnowledgeSearchTool")
+    if module == "crewai_tools" and crewai_tools_file is not None:
+        return _crewai_reference(ref, attr, crewai_tools_file)
+    located = _find_module(module, root, installed=True)
+    if located is None:
+        return RefProblem(f"tool '{ref}': no module '{module}' in the project or installed packages",
+                          _module_hint(module, root))
+    file, home = located
+    shown = _shown(file, root, home)
+    found = _resolve(file, attr, home, root)
+    if found is None:
+        tools = _tool_names(file, home, root)
+        listing = f"tools in {shown}: {', '.join(tools)}" if tools else f"{shown} defines no tools"
+        return RefProblem(f"tool '{ref}': {shown} has no '{attr}'", did_you_mean(attr, tools) or listing)
+    return _reference_info(ref, found, module, attr, root)
+
+
+def _crewai_reference(ref: str, attr: str, init_file: Path) -> ToolInfo | RefProblem:
+    index = _crewai_tools_index(str(init_file))
+    if attr in index:
+        return index[attr]
+    return RefProblem(f"tool '{ref}': crewai_tools exports no tool '{attr}'",
+                      did_you_mean(attr, index) or "see the list in crewai_tools/__init__.py")
+
+
+def _reference_info(ref: str, found: _Def, module: str, attr: str, root: str) -> ToolInfo | RefProblem:
+    node, shown = found.node, _shown(found.file, root, found.home)
+    import_name = _import_name(module, found.home)
+    if isinstance(node, ast.ClassDef):
+        facts = _class_facts(found, root)
+        if facts.bindable:
+            return _class_info(attr, import_name, shown, facts)
+        return _not_a_tool_class(ref, found, shown, facts, root)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if _has_tool_decorator(node):
+            return ToolInfo(attr, "function", import_name, shown)
+        return RefProblem(f"tool '{ref}' is not a tool: {node.name} ({shown}:{node.lineno}) is a plain function",
+                          "decorate it with @tool from crewai.tools")
+    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        original = next(a.name for a in node.names if (a.asname or a.name) == attr)
+        exported = _crewai_exports().get(original) if node.module.startswith("crewai_tools") else None
+        if exported is not None:  # a crewai_tools class that a project module imports
+            return ToolInfo(attr, "class", import_name, shown, env_from=exported.env_from)
+        return RefProblem(f"tool '{ref}': {shown}:{node.lineno} only imports '{attr}' from {node.module}",
+                          f"refer to it where it is defined: {node.module}:{original}")
+    return RefProblem(f"tool '{ref}' is not a tool: '{attr}' ({shown}:{node.lineno}) is not a class or "
+                      f"@tool function", "refer to the module that defines the tool")
+
+
+def _not_a_tool_class(ref: str, found: _Def, shown: str, facts: _Ancestry, root: str) -> RefProblem:
+    node = found.node
+    assert isinstance(node, ast.ClassDef)
+    where = f"class {node.name} ({shown}:{node.lineno})"
+    if not facts.is_tool:
+        tools = _tool_names(found.file, found.home, root)
+        return RefProblem(f"tool '{ref}' is not a tool: {where} does not subclass crewai's BaseTool",
+                          f"tools in {shown}: {', '.join(tools)}" if tools else
+                          "a tool subclasses crewai.tools.BaseTool, or is a function decorated with @tool")
+    missing = [what for what, has in (("no `name` default", facts.named), ("no `_run`", facts.runs)) if not has]
+    children = [name for name, c in _tool_classes(found.file, found.home, root).items()
+                if any(isinstance(b, ast.Name) and b.id == node.name for b in c.bases)]
+    return RefProblem(f"tool '{ref}' is a base class for tools, not a tool: {where} has {' and '.join(missing)}",
+                      f"bind a tool built on it: {', '.join(children)}" if children else
+                      "bind a subclass that sets `name` and defines `_run`")
+
+
+def _tool_names(file: Path, home: str, root: str) -> list[str]:
+    """The tools (classes and @tool functions) a file defines, for hints."""
+    return list(_scan_file(file, "", "", home, root).tools)
+
+
+def _tool_classes(file: Path, home: str, root: str) -> dict[str, ast.ClassDef]:
+    """The bindable tool classes defined in a file, for hints."""
+    tree = _parse(str(file))
+    return {node.name: node for node in (tree.body if tree is not None else [])
+            if isinstance(node, ast.ClassDef) and _class_facts(_Def(file, node, home), root).bindable}
+
+
+def _shown(file: Path, root: str, home: str) -> str:
+    """A file as a person finds it: relative to the project, or to the installed package's folder."""
+    bases = [Path(root)] if root and not home else [Path(p).parent for p in _installed_package(home)[1]]
+    for base in bases:
+        try:
+            return file.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return str(file)
+
+
+def _import_name(module: str, home: str) -> str:
+    """What build() imports for ``module``: tools/ and crews/ under rolecall's stable names (see
+    mount), so a reference and a registry name bind the very same class."""
+    top, _, rest = module.partition(".")
+    if home or not rest or top not in ("tools", "crews"):
+        return module  # other project modules import from the project folder, which mount() puts on sys.path
+    return f"{_PROJECT_TOOLS if top == 'tools' else _CREWS}.{rest}"
+
+
+# --- crewai_tools ---------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _crewai_tools_init() -> Path | None:
+    origin, _ = _installed_package("crewai_tools")
+    return Path(origin) if origin else None
+
+
+def _crewai_exports() -> dict[str, ToolInfo]:
+    init = _crewai_tools_init()
+    return _crewai_tools_index(str(init)) if init else {}
 
 
 @lru_cache(maxsize=4)
@@ -157,50 +577,15 @@ def _crewai_tools_index(init_file: str) -> dict[str, ToolInfo]:
     tree = _parse(init_file)
     if tree is None:
         return {}
-    root = Path(init_file).parent.parent
     index: dict[str, ToolInfo] = {}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("crewai_tools"):
             for alias in node.names:
                 name = alias.asname or alias.name
                 if name.endswith("Tool"):
-                    index[name] = ToolInfo(name, "class", node.module, "crewai_tools", site=str(root))
+                    index[name] = ToolInfo(name, "class", node.module, "crewai_tools",
+                                           env_from=(node.module, alias.name))
     return index
-
-
-@lru_cache(maxsize=None)
-def _crewai_tool_env(site: str, module: str, name: str, depth: int = 0) -> tuple[EnvRequirement, ...]:
-    file = _module_file(site, module)
-    tree = _parse(str(file)) if file else None
-    if tree is None or depth > 3:
-        return ()
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == name:
-            env = _env_of_class(node)
-            if env:
-                return env
-            for base in _base_names(node):  # env_vars inherited from a base class
-                base_module = _imported_from(tree, base) or module
-                inherited = _crewai_tool_env(site, base_module, base, depth + 1)
-                if inherited:
-                    return inherited
-    return ()
-
-
-def _module_file(site: str, module: str) -> Path | None:
-    base = Path(site).joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def _imported_from(tree: ast.Module, name: str) -> str | None:
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module and any(
-                (a.asname or a.name) == name for a in node.names):
-            return node.module
-    return None
 
 
 # --- importing, at assembly time only --------------------------------------
@@ -215,10 +600,17 @@ def crew_package(crew: CrewPackage) -> str:
 
 
 def mount(project: Project, crew: CrewPackage) -> None:
-    """Make the project's tools/ and the crew's folder importable under stable names."""
+    """Make the project's tools/ and crews/ importable under stable names (crews/x is
+    rolecall_crews.x, also for a ``crews.x.tools:Class`` reference), and the crew's folder.
+
+    The project folder goes first on sys.path, so ``from tools.x import Base`` or a
+    ``shared.keys:Tool`` reference import what the scanner read: the project's module first."""
+    root = str(project.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
     _ensure_package(_PROJECT_TOOLS, project.tools_dir)
+    _ensure_package(_CREWS, project.crews_dir)
     if crew.module is None:
-        _ensure_package(_CREWS, project.crews_dir)
         _ensure_package(f"{_CREWS}.{crew.name}", crew.path)
 
 
@@ -243,3 +635,4 @@ def build(info: ToolInfo, kwargs: dict[str, Any], crew_dir: Path) -> Any:
     if "crew_dir" in getattr(target, "model_fields", {}) and "crew_dir" not in kwargs:
         kwargs["crew_dir"] = str(crew_dir)  # tools that read the crew's own files ask for its folder
     return target(**kwargs)
+

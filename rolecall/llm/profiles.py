@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping, Optional
+from typing import Any, Literal, Mapping
 
-from pydantic import Field, StrictStr, create_model
-from pydantic.fields import FieldInfo
+from pydantic import Field, StrictStr
 
 from ..environment import Environment
 from ..errors import ConfigError
@@ -43,20 +42,7 @@ class ProfileSpec(Strict):
     breaker_cooldown: float = Field(30.0, ge=0, description="Seconds the breaker stays open before trying again.")
 
 
-    def overlay(self, fields: Mapping[str, Any]) -> "ProfileSpec":
-        """A copy where every field given wins (a config/llm.yaml entry over a built-in profile)."""
-        return ProfileSpec.model_validate({**self.model_dump(exclude_unset=True), **fields})
 
-
-# A config/llm.yaml entry before merging: every profile field, each optional (with its own
-# constraints), so an entry named like a built-in profile sets only what it changes.
-def _optional(info: FieldInfo) -> Any:
-    inner = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
-    return (Optional[inner], Field(None, description=info.description))
-
-
-ProfileOverlay: type[Strict] = create_model(  # type: ignore[call-overload]
-    "ProfileOverlay", __base__=Strict, **{name: _optional(info) for name, info in ProfileSpec.model_fields.items()})
 
 
 class LlmConfig(Strict):
@@ -68,7 +54,8 @@ class LlmFile(Strict):
     """config/llm.yaml as written."""
 
     default: StrictStr = Field("auto", description="A profile name, or auto: openai with a key, else local.")
-    profiles: dict[StrictStr, ProfileOverlay] = Field(default_factory=dict)  # type: ignore[valid-type]
+    # each entry is checked as a ProfileSpec once merged over the built-in profile of its name
+    profiles: dict[StrictStr, dict[StrictStr, Any]] = Field(default_factory=dict)
 
 
 BUILTIN = LlmConfig(profiles={
@@ -91,8 +78,8 @@ def load_config(config_dir: Path, env: Mapping[str, str] | None = None) -> LlmCo
     if doc is None or parsed is None:
         raise ConfigError(problems)
     profiles = {**BUILTIN.profiles}
-    for name, entry in parsed.profiles.items():
-        profile = _merged(doc, name, entry, problems)
+    for name, fields in parsed.profiles.items():
+        profile = _merged(doc, name, fields, problems)
         if profile is not None:
             profiles[name] = profile
     if problems:
@@ -100,21 +87,22 @@ def load_config(config_dir: Path, env: Mapping[str, str] | None = None) -> LlmCo
     if parsed.default != "auto" and parsed.default not in profiles:
         raise ConfigError(doc.problem(("default",), f"unknown model profile '{parsed.default}'",
                                       did_you_mean(parsed.default, profiles)))
-    config = LlmConfig(default=parsed.default, profiles=profiles)
+    config = LlmConfig.model_construct(default=parsed.default, profiles=profiles)  # parts already validated
     check_fallbacks(config)
     return config
 
 
-def _merged(doc: YamlDoc, name: str, entry: Any, problems: list[Problem]) -> ProfileSpec | None:
-    fields = entry.model_dump(exclude_unset=True)
+def _merged(doc: YamlDoc, name: str, fields: dict[str, Any], problems: list[Problem]) -> ProfileSpec | None:
+    """The entry over the built-in profile of that name: only the fields it sets change."""
     builtin = BUILTIN.profiles.get(name)
     if builtin is not None and fields.get("provider", builtin.provider) == builtin.provider:
-        return builtin.overlay(fields)
-    if entry.provider is None:
+        fields = {**builtin.model_dump(exclude_unset=True), **fields}
+    elif "provider" not in fields:
         problems.append(doc.problem(("profiles", name), f"profile '{name}' needs a provider",
                                     "add provider: openai, openai_compatible, local or scripted"))
         return None
-    return ProfileSpec.model_validate(fields)  # a new profile, or a built-in name on another provider
+    merged = YamlDoc(doc.file, {"profiles": {name: fields}}, doc.lines)  # same keys, same lines
+    return parse_model(merged, ("profiles", name), ProfileSpec, problems)  # type: ignore[no-any-return]
 
 
 def choose(config: LlmConfig, requested: str | None, env: Mapping[str, str]) -> tuple[str, str]:

@@ -18,12 +18,14 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from crewai.events import crewai_event_bus
 from crewai.llms.base_llm import BaseLLM, call_stop_override, call_stream_override
+
 # crewai wraps every BaseLLM subclass's call() in its own rate-limit retry (3 attempts on 429);
 # while this flag is set those wrappers call straight through, so the only retries are ours.
 from crewai.llms.retry import _active_llm_rate_limit_retry
@@ -70,7 +72,7 @@ class ResilientLLM(BaseLLM):
     @classmethod
     def around(cls, profile: str, llm: BaseLLM, policy: Policy,
                fallbacks: Sequence[tuple[str, BaseLLM]] = (), *, sleep: Callable[[float], None] | None = None,
-               clock: Callable[[], float] | None = None, rng: Callable[[], float] | None = None) -> "ResilientLLM":
+               clock: Callable[[], float] | None = None, rng: Callable[[], float] | None = None) -> ResilientLLM:
         """Wrap ``llm``; each fallback is (profile name, the LLM the pool built for it)."""
         # model and provider are what crewai reads for prompts and structured output; stream stays
         # unset so the inner LLM's own setting holds unless crewai sets one on this wrapper
@@ -87,7 +89,7 @@ class ResilientLLM(BaseLLM):
         return wrapper.use_timing(sleep=sleep, clock=clock, rng=rng)
 
     def use_timing(self, *, sleep: Callable[[float], None] | None = None, clock: Callable[[], float] | None = None,
-                   rng: Callable[[], float] | None = None) -> "ResilientLLM":
+                   rng: Callable[[], float] | None = None) -> ResilientLLM:
         """Swap how this wrapper waits, tells time and draws jitter (tests use fakes)."""
         if sleep is not None:
             self._sleep = sleep

@@ -7,8 +7,8 @@ are not, because quietly answering from another model would hide a mistake.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .profiles import ProfileSpec
 
@@ -24,7 +24,7 @@ class Policy:
     breaker_cooldown: float = 30.0
 
     @classmethod
-    def of(cls, profile: ProfileSpec) -> "Policy":
+    def of(cls, profile: ProfileSpec) -> Policy:
         return cls(profile.retries, profile.backoff, profile.backoff_max,
                    profile.breaker_threshold, profile.breaker_cooldown)
 

@@ -13,7 +13,7 @@ from ..redact import Redactor
 from ..template import fill
 
 if TYPE_CHECKING:
-    from ..definition import CrewDef
+    from ..definition import CrewDefinition
 
 Row = dict[str, Any]
 
@@ -29,7 +29,7 @@ class RunData:
     delegations: list[Row]
     approvals: list[Row]
     events: list[Row]
-    crew: CrewDef | None
+    crew: CrewDefinition | None
     crew_note: str  # why the graph is, or is not, drawn from the crew definition
     redactor: Redactor
 
@@ -64,8 +64,9 @@ def load_run(project: Project, run_id: str, env: Environment | None = None) -> R
     return data
 
 
-def _crew_definition(project: Project, run: Row) -> tuple[CrewDef | None, str]:
-    from ..api import load_crew  # late: no import cycle, and importing the report stays light
+def _crew_definition(project: Project, run: Row) -> tuple[CrewDefinition | None, str]:
+    # late: no import cycle, and importing the report stays light
+    from ..api import load_crew
     try:
         crew = load_crew(run["crew"], project)
     except RolecallError as exc:  # the report still works from the store alone

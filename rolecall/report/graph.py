@@ -5,8 +5,8 @@ Everything here is geometry (positions, path ``d`` strings, clipped text); the
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from ..format import between, clip, seconds
 from .data import RunData

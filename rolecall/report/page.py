@@ -10,7 +10,7 @@ import base64
 import hashlib
 import html
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,9 @@ from .timeline import build_timeline
 
 HERE = Path(__file__).parent
 TEMPLATES, ASSETS = HERE / "templates", HERE / "assets"
-FILTERS = {name: getattr(fmt, name) for name in
-           ("when", "between", "seconds", "short_seconds", "cost", "tokens", "utc", "clip")}
+# how durations, costs, token counts and times read: the same as in `runs` and `show-run`
+FILTERS = {"when": fmt.when, "between": fmt.between, "seconds": fmt.seconds, "short_seconds": fmt.short_seconds,
+           "cost": fmt.cost, "tokens": fmt.tokens, "utc": fmt.utc, "clip": fmt.clip}
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +38,8 @@ def environment() -> Environment:
     """The templates' environment, built once: every ``*.html.j2`` is autoescaped."""
     env = Environment(loader=FileSystemLoader(TEMPLATES),
                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=_blank)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                      finalize=_blank)
     env.filters.update(FILTERS, px=px)
     return env
 
@@ -54,21 +56,24 @@ def px(value: float) -> str:
 
 @dataclass(frozen=True)
 class Assets:
-    css: Markup  # our own files, inlined as they are: escaping would break them
-    script: Markup
+    """Our own files, inlined as they are (escaping would break them), and the policy that allows them."""
 
-    @property
-    def policy(self) -> Markup:
-        """No request of any kind; inline styles, and only this exact script."""
-        digest = base64.b64encode(hashlib.sha256(self.script.encode()).digest()).decode()
-        return Markup(f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; "
-                      "img-src data:")
+    css: Markup
+    script: Markup
+    policy: Markup
 
 
 @lru_cache(maxsize=1)
 def assets() -> Assets:
-    return Assets(Markup((ASSETS / "report.css").read_text(encoding="utf-8")),
-                  Markup((ASSETS / "report.js").read_text(encoding="utf-8")))
+    script = (ASSETS / "report.js").read_text(encoding="utf-8")
+    return Assets(Markup((ASSETS / "report.css").read_text(encoding="utf-8")), Markup(script),
+                  Markup(content_security_policy(script)))
+
+
+def content_security_policy(script: str) -> str:
+    """No request of any kind; inline styles, and only this exact script."""
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    return f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; img-src data:"
 
 
 def render_page(data: RunData, written_at: datetime | None = None) -> str:
@@ -80,7 +85,7 @@ def render_page(data: RunData, written_at: datetime | None = None) -> str:
         usage_tables=usage_tables(data, graph.lanes), outputs=task_outputs(data), errors=errors(data),
         delegations=data.delegations, tool_calls=data.tool_calls, approvals=data.approvals,
         events=event_rows(data), assets=assets(),
-        written_at=(written_at or datetime.now(timezone.utc)).isoformat())
+        written_at=(written_at or datetime.now(UTC)).isoformat())
     return _redacted(_stdlib_quotes(page), data.redactor)
 
 

@@ -66,7 +66,7 @@ class TimeScale:
 
     def x(self, moment: datetime | float) -> float:
         t = moment if isinstance(moment, float) else self.seconds(moment)
-        for (s, e), start in zip(self.segments, self.starts):
+        for (s, e), start in zip(self.segments, self.starts, strict=True):
             if t <= e:
                 return start + (max(t, s) - s) * self.px
         s, e = self.segments[-1]
