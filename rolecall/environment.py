@@ -46,7 +46,7 @@ def dotenv_names(env_file: Path | None) -> list[str]:
 class Environment(Mapping[str, str]):
     """A read-only snapshot of environment variables, with rolecall's own ones by name."""
 
-    values: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def current(cls) -> "Environment":
@@ -54,13 +54,13 @@ class Environment(Mapping[str, str]):
 
     # --- Mapping: any variable by name (API keys named in profiles, ${VAR} in llm.yaml) ----
     def __getitem__(self, name: str) -> str:
-        return self.values[name]
+        return self.variables[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
+        return iter(self.variables)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.variables)
 
     def __hash__(self) -> int:
         return id(self)

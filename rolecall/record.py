@@ -54,13 +54,15 @@ class Recorder:
     @contextmanager
     def listening(self) -> Iterator["Recorder"]:
         from crewai.events import crewai_event_bus
+        from crewai.events.base_events import BaseEvent
         from crewai.events.types.llm_events import LLMCallCompletedEvent, LLMCallFailedEvent, LLMCallStartedEvent
         from crewai.events.types.task_events import TaskCompletedEvent, TaskFailedEvent, TaskStartedEvent
         from crewai.events.types.tool_usage_events import (ToolUsageErrorEvent, ToolUsageFinishedEvent,
                                                            ToolUsageStartedEvent)
 
         from .llm.events import EVENT_TYPES
-        handlers = {TaskStartedEvent: self.on_task_started, TaskCompletedEvent: self.on_task_completed,
+        handlers: dict[type[BaseEvent], Callable[[Any], None]] = {
+                    TaskStartedEvent: self.on_task_started, TaskCompletedEvent: self.on_task_completed,
                     TaskFailedEvent: self.on_task_failed, ToolUsageStartedEvent: self.on_tool_started,
                     ToolUsageFinishedEvent: self.on_tool_finished, ToolUsageErrorEvent: self.on_tool_error,
                     LLMCallStartedEvent: self.on_model_started, LLMCallCompletedEvent: self.on_model_call,

@@ -159,7 +159,8 @@ class Attempt:
         self._apply_feedback(segment)
         crew = Crew(**{**self.assembly.crew_kwargs, "tasks": tasks})
         try:
-            return RunStatus.COMPLETED, None, crew.kickoff().raw
+            output = crew.kickoff()  # a CrewOutput: rolecall never asks crewai to stream
+            return RunStatus.COMPLETED, None, str(getattr(output, "raw", output))
         except Exception as exc:  # a failed run keeps what finished; the error goes in the result
             if self.budget_hit:
                 return RunStatus.STOPPED, self.budget_hit, None

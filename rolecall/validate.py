@@ -307,11 +307,11 @@ class _Checker:
     def check_placeholders(self) -> None:
         declared = self.crew.inputs
         used: set[str] = set()
-        spots: list[tuple[YamlDoc, KeyPath, str]] = []
-        for key, spec in self.agents.items():
-            spots += [(self.adoc, (key, f), getattr(spec, f)) for f in TEMPLATED_AGENT_KEYS]
-        for key, spec in self.tasks.items():
-            spots += [(self.tdoc, (key, f), getattr(spec, f)) for f in TEMPLATED_TASK_KEYS]
+        spots: list[tuple[YamlDoc, KeyPath, str | None]] = []
+        for key, agent in self.agents.items():
+            spots += [(self.adoc, (key, f), getattr(agent, f)) for f in TEMPLATED_AGENT_KEYS]
+        for key, task in self.tasks.items():
+            spots += [(self.tdoc, (key, f), getattr(task, f)) for f in TEMPLATED_TASK_KEYS]
         for key, binding in self.crew.tasks.items():
             spots.append((self.cdoc, ("tasks", key, "output_file"), binding.output_file))
         for doc, at, text in spots:

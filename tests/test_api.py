@@ -123,3 +123,16 @@ def test_environment_variables_are_read_in_one_module():
                     and getattr(node.value, "id", "") == "os":
                 readers.append(file.relative_to(REPO).as_posix())
     assert sorted(set(readers)) == ["rolecall/environment.py"]
+
+
+def test_a_task_name_other_than_its_key_is_reported_not_dropped(tmp_project):
+    write_files(tmp_project.crews_dir / "named", {
+        "config/agents.yaml": "writer: {role: Writer, goal: Write, backstory: Brief.}\n",
+        "config/tasks.yaml": "draft:\n  name: First draft\n  description: Draft\n  expected_output: A draft\n"
+                             "  agent: writer\n",
+    })
+    write_files(tmp_project.crews_dir / "named", {"crew.yaml": "description: named tasks\n"})
+    crew = load_crew("named", tmp_project)
+    assert [p.render(tmp_project.root) for p in crew.warnings] == [
+        "crews/named/config/tasks.yaml:2: draft.name: warning: 'name' is not used: rolecall names this task "
+        "by its key 'draft' (remove it, or rename the task key to 'First draft')"]

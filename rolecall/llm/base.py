@@ -79,7 +79,8 @@ class RolecallLLM(BaseLLM):
 
     def _call(self, msgs: list[dict[str, Any]], tools: Any, callbacks: Any, available_functions: Any,
               from_task: Any, from_agent: Any, response_model: Any) -> Any:
-        self._emit_call_started_event(messages=msgs, tools=tools, callbacks=callbacks,
+        wire: Any = msgs  # crewai types these as its LLMMessage TypedDict; ours are plain dicts of the same keys
+        self._emit_call_started_event(messages=wire, tools=tools, callbacks=callbacks,
                                       available_functions=available_functions,
                                       from_task=from_task, from_agent=from_agent)
         ctx = CallContext(msgs, from_agent, from_task, tools, response_model)
@@ -93,7 +94,7 @@ class RolecallLLM(BaseLLM):
         self._track_token_usage_internal(usage)
         text = done.text if not isinstance(done.text, str) else self._apply_stop_words(done.text)
         self._emit_call_completed_event(response=text, call_type=LLMCallType.LLM_CALL, from_task=from_task,
-                                        from_agent=from_agent, messages=msgs, usage=usage)
+                                        from_agent=from_agent, messages=wire, usage=usage)
         return text
 
     def supports_function_calling(self) -> bool:

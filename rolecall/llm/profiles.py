@@ -102,7 +102,7 @@ def _merged(doc: YamlDoc, name: str, fields: dict[str, Any], problems: list[Prob
                                     "add provider: openai, openai_compatible, local or scripted"))
         return None
     merged = YamlDoc(doc.file, {"profiles": {name: fields}}, doc.lines)  # same keys, same lines
-    return parse_model(merged, ("profiles", name), ProfileSpec, problems)  # type: ignore[no-any-return]
+    return parse_model(merged, ("profiles", name), ProfileSpec, problems)
 
 
 def choose(config: LlmConfig, requested: str | None, env: Mapping[str, str]) -> tuple[str, str]:
