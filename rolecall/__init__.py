@@ -7,7 +7,7 @@ from .environment import quiet_crewai as _quiet_crewai
 
 _quiet_crewai()  # before anything can import crewai
 
-from .api import decide, load_crew, report, resume, run, runs  # noqa: E402
+from .api import decide, load_crew, resume, run, runs, write_report  # noqa: E402
 from .approval import Decision  # noqa: E402
 from .definition import CrewDefinition  # noqa: E402
 from .errors import (  # noqa: E402
@@ -47,8 +47,8 @@ __all__ = [
     "__version__",
     "decide",
     "load_crew",
-    "report",
     "resume",
     "run",
     "runs",
+    "write_report",
 ]

@@ -123,8 +123,8 @@ def stored_run(run_id: str, project: ProjectLike = None) -> Row:
     return row
 
 
-def report(run_id: str, *, out: str | os.PathLike[str] | None = None, project: ProjectLike = None) -> Path:
+def write_report(run_id: str, *, out: str | os.PathLike[str] | None = None, project: ProjectLike = None) -> Path:
     """Write the run's HTML report (default ``<run folder>/report.html``); return its path."""
-    from .report import write_report
+    from . import report
     chosen = project_of(project)
-    return write_report(chosen, stored_run(run_id, chosen)["id"], Path(out) if out else None)
+    return report.write_report(chosen, stored_run(run_id, chosen)["id"], Path(out) if out else None)

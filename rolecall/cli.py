@@ -160,7 +160,7 @@ def cmd_show_run(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_report(project: Project, args: argparse.Namespace) -> int:
-    print(api.report(args.run_id, out=args.out, project=project))
+    print(api.write_report(args.run_id, out=args.out, project=project))
     return EXIT_OK
 
 

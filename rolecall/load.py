@@ -49,59 +49,161 @@ def dotted(path: KeyPath) -> str:
 
 def load_yaml(file: Path, problems: list[Problem]) -> YamlDoc | None:
     """Parse ``file``; on failure append a located problem and return None."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        problems.append(Problem(f"cannot read file: {exc.strerror}", file))
+    text = read_text(file, problems)
+    if text is None:
         return None
     try:
         node = yaml.compose(text, Loader=_COMPOSER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problems.append(Problem(f"YAML syntax error: {exc.problem or exc}", file, line,
+        problems.append(Problem(f"YAML syntax error: {exc.problem or exc}", file,
+                                _line(text, mark.index) if mark else None,
                                 hint="check indentation and quoting on this line"))
         return None
-    doc = YamlDoc(file, None, {(): 1})
-    if node is None:
-        doc.data = {}
-        return doc
-    doc.data = _build(node, (), doc, problems)
+    except yaml.YAMLError as exc:  # the reader refuses a character before any parsing
+        position = getattr(exc, "position", None)
+        character = getattr(exc, "character", None)
+        code = ord(character) if isinstance(character, str) else character
+        shown = f"U+{code:04X}" if isinstance(code, int) else repr(character)
+        problems.append(Problem(f"the file holds a character YAML does not allow ({shown})", file,
+                                _line(text, position) if isinstance(position, int) else None,
+                                hint="remove it, or write it as an escape in a double-quoted string"))
+        return None
+    except RecursionError:
+        problems.append(Problem("the YAML is nested too deeply to read", file, hint=f"keep it under {MAX_DEPTH} levels"))
+        return None
+    doc = YamlDoc(file, {}, {(): 1})
+    if node is not None:
+        doc.data = _Builder(text, doc, problems).build(node)
     return doc
 
 
-def _build(node: yaml.Node, path: KeyPath, doc: YamlDoc, problems: list[Problem]) -> Any:
-    doc.lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            if isinstance(key, (int, float, bool)) or key is None:
-                key = str(key_node.value)
-            child = (*path, key)
-            if key in out:
-                problems.append(Problem(f"duplicate key '{key}' (the earlier one would be silently dropped)",
-                                        doc.file, key_node.start_mark.line + 1, dotted(child),
-                                        "remove one of them"))
-            doc.lines[child] = key_node.start_mark.line + 1
-            out[key] = _build(value_node, child, doc, problems)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), doc, problems) for i, item in enumerate(node.value)]
-    return _scalar(node)
+def read_text(file: Path, problems: list[Problem]) -> str | None:
+    """The file as UTF-8 text; an unreadable or non-UTF-8 file is a located problem."""
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(f"cannot read file: {exc.strerror or exc}", file))
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        problems.append(Problem(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                                file, line, hint="save it as UTF-8"))
+        return None
+
+
+def _line(text: str, index: int) -> int:
+    # YAML also counts U+2028, U+2029 and U+0085 as line breaks, editors do not: count newlines
+    return text.count("\n", 0, index) + 1
+
+
+MAX_DEPTH = 64  # no crew file needs more; deeper is a mistake or an attack
+MAX_VALUES = 100_000  # after aliases are expanded: an "alias bomb" would reach billions
+
+
+class _Builder:
+    """Turns a composed node tree into plain data, recording the line of every key path.
+
+    Aliases are shared nodes: a recursive one, or so many that the expanded document would
+    be huge (9 levels of 10 aliases is 10^9 values), is reported instead of expanded.
+    """
+
+    def __init__(self, text: str, doc: YamlDoc, problems: list[Problem]):
+        self.text, self.doc, self.problems = text, doc, problems
+        self.sizes: dict[int, int] = {}  # node id -> values it expands to
+
+    def build(self, root: yaml.Node) -> Any:
+        if self._too_big(root):
+            return {}
+        return self._value(root, (), ())
+
+    def _too_big(self, root: yaml.Node) -> bool:
+        size = self._size(root, ())
+        if size is None:
+            return True
+        if size > MAX_VALUES:
+            self.problems.append(Problem(f"the YAML expands to more than {MAX_VALUES:,} values through its aliases",
+                                         self.doc.file, 1, hint="write the values out, or use fewer aliases (*name)"))
+            return True
+        return False
+
+    def _size(self, node: yaml.Node, stack: tuple[int, ...]) -> int | None:
+        key = id(node)
+        if key in stack:
+            self.problems.append(Problem("an alias refers to the value it is part of (a recursive anchor)",
+                                         self.doc.file, self.line(node), hint="an alias (*name) must not point "
+                                         "at an anchor (&name) that contains it"))
+            return None
+        if len(stack) > MAX_DEPTH:
+            self.problems.append(Problem(f"the YAML is nested more than {MAX_DEPTH} levels deep", self.doc.file,
+                                         self.line(node), hint="flatten this value"))
+            return None
+        if key not in self.sizes:
+            children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else \
+                node.value if isinstance(node, yaml.SequenceNode) else []
+            total = 1
+            for child in children:
+                size = self._size(child, (*stack, key))
+                if size is None:
+                    return None
+                total = min(total + size, MAX_VALUES + 1)
+            self.sizes[key] = total
+        return self.sizes[key]
+
+    def line(self, node: yaml.Node) -> int:
+        return _line(self.text, node.start_mark.index)
+
+    def _value(self, node: yaml.Node, path: KeyPath, stack: tuple[int, ...]) -> Any:
+        self.doc.lines.setdefault(path, self.line(node))
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                # a key YAML reads as a number, date, bool or null is still a name to a person
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else self._text(key_node)
+                child = (*path, key)
+                if key in out:
+                    self.problems.append(Problem(f"duplicate key '{key}' (the earlier one would be silently "
+                                                 f"dropped)", self.doc.file, self.line(key_node), dotted(child),
+                                                 "remove one of them"))
+                self.doc.lines[child] = self.line(key_node)
+                out[key] = self._value(value_node, child, (*stack, id(node)))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._value(item, (*path, i), stack) for i, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _text(self, node: yaml.Node) -> str:
+        # a mapping or list used as a key: shown as written, so the error names it
+        return self.text[node.start_mark.index:node.end_mark.index]
+
+    def _scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
+        """A scalar's Python value, typed the way ``yaml.safe_load`` would type it."""
+        construct = _CONSTRUCTOR.yaml_constructors.get(node.tag)
+        if construct is None:
+            return node.value
+        try:
+            return construct(_CONSTRUCTOR, node)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+                yaml.constructor.ConstructorError):
+            kind = _TAG_NAMES.get(node.tag, node.tag.rsplit(":", 1)[-1])
+            implicit = node.style in (None, "") and _CONSTRUCTOR.resolve(yaml.ScalarNode, node.value,
+                                                                         (True, False)) == node.tag
+            self.problems.append(self.doc.problem(
+                path, f"'{node.value}' is not a valid {kind}" + (" (YAML reads it as one)" if implicit else ""),
+                "quote it to keep it as text" if implicit else f"remove the {node.tag} tag to keep it as text"))
+            return node.value
+
+
+_TAG_NAMES = {"tag:yaml.org,2002:timestamp": "date", "tag:yaml.org,2002:int": "whole number",
+              "tag:yaml.org,2002:float": "number", "tag:yaml.org,2002:bool": "true/false value",
+              "tag:yaml.org,2002:binary": "base64 value", "tag:yaml.org,2002:null": "null"}
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
-# libyaml's parser is ~10x faster and keeps the same line marks; fall back where it is not built in
+# libyaml's parser is ~10x faster and keeps the same marks; fall back where it is not built in
 _COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _scalar(node: yaml.Node) -> Any:
-    """A scalar's Python value, typed the way ``yaml.safe_load`` would type it."""
-    if not isinstance(node, yaml.ScalarNode):
-        return str(node.value)
-    construct = _CONSTRUCTOR.yaml_constructors.get(node.tag)
-    return construct(_CONSTRUCTOR, node) if construct else node.value
 
 
 # --- typed parsing: pydantic models with located, readable errors -------------

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -17,13 +17,12 @@ from typing import Any
 import pytest
 
 from helpers import REPO
+from rolecall import RunResult, load_crew, run
 from rolecall.cli import main
-from rolecall.discover import find
-from rolecall.inputs import resolve
+from rolecall.context import open_store
 from rolecall.project import Project
 from rolecall.report import write_report
-from rolecall.run import RunResult, open_store, run_crew
-from rolecall.validate import check
+from rolecall.status import ApprovalStatus, GateMode, RunStatus, TaskStatus
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -48,10 +47,8 @@ def _run_and_report(project: Project, name: str) -> Report:
     with pytest.MonkeyPatch.context() as patch:
         for variable in AMBIENT:
             patch.delenv(variable, raising=False)
-        crew, _ = check(project, find(project, name))
-        values, problems = resolve(crew.inputs, {})
-        assert not problems
-        result: RunResult = run_crew(project, crew, values, llm="scripted")
+        crew = load_crew(name, project)
+        result: RunResult = run(crew, llm="scripted", project=project)
     assert result.ok, result.error
     path = write_report(project, result.run_id, None)
     return Report(result.run_id, path, path.read_text(encoding="utf-8"))
@@ -136,7 +133,7 @@ def test_hierarchical_report_shows_the_manager_and_the_delegations_that_happened
     graph = svg(hierarchical.html, "crew-graph")
     assert [n["data-key"] for n in having(graph, "node", "agent", "manager")] == ["research_manager"]
     assert len(having(graph, "node", "agent")) == 3 and len(having(graph, "node", "task")) == 2
-    delegations = [(d["manager"], d["coworker"]) for d in store.rows("delegations", hierarchical.run_id)]
+    delegations = [(d["manager"], d["coworker"]) for d in store.delegations(hierarchical.run_id)]
     assert delegations == [("research_manager", "researcher"), ("research_manager", "reporting_analyst")]
     assert [(e["data-source"], e["data-target"]) for e in having(graph, "edge", "delegation")] == [
         (f"agent-{m}", f"agent-{c}") for m, c in delegations]
@@ -145,7 +142,7 @@ def test_hierarchical_report_shows_the_manager_and_the_delegations_that_happened
     assert [lane["data-agent"] for lane in having(timeline, "lane")] == [
         "research_manager", "researcher", "reporting_analyst"]
     assert len(having(timeline, "span", "task")) == 2 and len(having(timeline, "span", "managed")) == 2
-    assert len(having(timeline, "mark", "model")) == len(store.rows("model_calls", hierarchical.run_id)) == 6
+    assert len(having(timeline, "mark", "model")) == len(store.model_calls(hierarchical.run_id)) == 6
     assert len(having(timeline, "mark", "tool")) == 2 and len(having(timeline, "mark", "delegation")) == 2
     assert 'id="delegations"' in hierarchical.html and 'id="tool-calls"' in hierarchical.html
 
@@ -156,7 +153,7 @@ def test_hierarchical_report_shows_the_manager_and_the_delegations_that_happened
 @pytest.mark.parametrize("which", ["sequential", "hierarchical"])
 def test_token_tables_add_up_to_the_stored_calls(which, request, project):
     report: Report = request.getfixturevalue(which)
-    calls = open_store(project).rows("model_calls", report.run_id)
+    calls = open_store(project).model_calls(report.run_id)
 
     def sums(rows: list[dict[str, Any]]) -> dict[str, str]:
         prompt, completion = sum(c["prompt_tokens"] for c in rows), sum(c["completion_tokens"] for c in rows)
@@ -217,31 +214,32 @@ def _stamp(base: datetime, seconds: float) -> str:
 def test_report_from_the_store_alone_escapes_redacts_and_shows_problems(tmp_path, monkeypatch):
     project = Project(tmp_path / "project", runs=tmp_path / "runs")
     (project.root / "crews").mkdir(parents=True)
-    secret = "sk-fake-0123456789abcdef"
+    secret = "fake-secret-0123456789abcdef"  # not key-shaped: the store's redactor would catch an sk-... value
     store = open_store(project)  # the secret is not in the environment yet, so the store keeps it
-    t0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     run_id = "20260102-030405-gone_crew-beef"
-    store.insert("runs", id=run_id, crew="gone_crew", inputs={"topic": "<b>tides</b>", "key": secret},
-                 profile="openai", crew_hash="0" * 16, status="failed", started_at=_stamp(t0, 0),
-                 finished_at=_stamp(t0, 7300), error="RuntimeError: <boom>", run_dir=str(tmp_path / "runs" / run_id))
-    store.insert("tasks", run_id=run_id, key="plan", position=0, agent="planner", role="Planner <1>",
-                 status="completed", output='{"steps": ["a", "<b>"]}', structured={"steps": ["a", "<b>"]},
-                 started_at=_stamp(t0, 1), finished_at=_stamp(t0, 4))
-    store.insert("tasks", run_id=run_id, key="write", position=1, agent="writer", role="Writer",
-                 status="failed", output="<script>alert(1)</script>", error="model gave up",
-                 started_at=_stamp(t0, 7200), finished_at=_stamp(t0, 7203))
+    store.create_run(id=run_id, crew="gone_crew", inputs={"topic": "<b>tides</b>", "key": secret},
+                     profile="openai", crew_hash="0" * 16, status=RunStatus.FAILED, started_at=_stamp(t0, 0),
+                     finished_at=_stamp(t0, 7300), error="RuntimeError: <boom>",
+                     run_dir=str(tmp_path / "runs" / run_id))
+    store.save_task(run_id, "plan", position=0, agent="planner", role="Planner <1>", status=TaskStatus.COMPLETED,
+                    output='{"steps": ["a", "<b>"]}', structured={"steps": ["a", "<b>"]},
+                    started_at=_stamp(t0, 1), finished_at=_stamp(t0, 4))
+    store.save_task(run_id, "write", position=1, agent="writer", role="Writer", status=TaskStatus.FAILED,
+                    output="<script>alert(1)</script>", error="model gave up",
+                    started_at=_stamp(t0, 7200), finished_at=_stamp(t0, 7203))
     calls = [("plan", "planner", 100, 20, 0.002, None, 2), ("plan", "boss", 50, 5, None, None, 3),
              ("write", "writer", 70, 0, 0.0, "rate limited", 7202)]
     for task, agent, prompt, completion, cost, error, at in calls:
-        store.insert("model_calls", run_id=run_id, task=task, agent=agent, model="gpt-x", prompt_tokens=prompt,
-                     completion_tokens=completion, cost=cost, latency_ms=800, error=error, at=_stamp(t0, at))
-    store.insert("tool_calls", run_id=run_id, task="plan", agent="planner", tool="search", arguments='{"q": "x"}',
-                 result_chars=None, error="timeout", at=_stamp(t0, 2.5), finished_at=_stamp(t0, 3))
-    store.insert("delegations", run_id=run_id, task="plan", manager="boss", coworker="planner", kind="ask",
-                 request="what next?", at=_stamp(t0, 1.5))
-    store.insert("approvals", run_id=run_id, task="write", mode="before", status="approved", content="Task: write",
-                 reason="fine", requested_at=_stamp(t0, 5), decided_at=_stamp(t0, 7100))
-    store.insert("events", run_id=run_id, kind="model_retry", detail={"attempt": 1, "delay": 0.5}, at=_stamp(t0, 7201))
+        store.add_model_call(run_id, task=task, agent=agent, model="gpt-x", prompt_tokens=prompt,
+                             completion_tokens=completion, cost=cost, latency_ms=800, error=error, at=_stamp(t0, at))
+    store.add_tool_call(run_id, task="plan", agent="planner", tool="search", arguments='{"q": "x"}',
+                        at=_stamp(t0, 2.5), result_chars=None, error="timeout", finished_at=_stamp(t0, 3))
+    store.add_delegation(run_id, task="plan", manager="boss", coworker="planner", kind="ask",
+                         request="what next?", at=_stamp(t0, 1.5))
+    store.request_approval(run_id, "write", GateMode.BEFORE, content="Task: write",
+                           status=ApprovalStatus.APPROVED, reason="fine")
+    store.add_event(run_id, "model_retry", {"attempt": 1, "delay": 0.5}, _stamp(t0, 7201))
     store.close()
     monkeypatch.setenv("FAKE_API_KEY", secret)
 
