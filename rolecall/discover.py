@@ -55,18 +55,20 @@ class CrewPackage:
 
 
 def is_crew_dir(path: Path) -> bool:
-    return path.is_dir() and not path.name.startswith((".", "_")) and (
-        (path / "crew.yaml").exists() or (path / "config").is_dir())
+    try:
+        return path.is_dir() and not path.name.startswith((".", "_")) and (
+            (path / "crew.yaml").exists() or (path / "config").is_dir())
+    except OSError:  # unreadable: validation says so when the crew is named
+        return path.is_dir()
 
 
 def discover(project: Project) -> tuple[dict[str, CrewPackage], list[Problem]]:
     """Every crew by name, and problems such as two crews sharing a name."""
     crews: dict[str, CrewPackage] = {}
     problems: list[Problem] = []
-    if project.crews_dir.is_dir():
-        for path in sorted(project.crews_dir.iterdir()):
-            if is_crew_dir(path):
-                crews[path.name] = CrewPackage(path.name, path, "crews/")
+    for path in _folders(project.crews_dir, problems):
+        if is_crew_dir(path):
+            crews[path.name] = CrewPackage(path.name, path, "crews/")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         ref = _from_entry_point(ep.name, ep.value, getattr(ep.dist, "name", "?"), problems)
         if ref is None:
@@ -78,6 +80,14 @@ def discover(project: Project) -> tuple[dict[str, CrewPackage], list[Problem]]:
             continue
         crews[ep.name] = ref
     return crews, problems
+
+
+def _folders(folder: Path, problems: list[Problem]) -> list[Path]:
+    try:
+        return sorted(folder.iterdir()) if folder.is_dir() else []
+    except OSError as exc:
+        problems.append(Problem(f"cannot list crews: {exc.strerror or exc}", folder, hint="check its permissions"))
+        return []
 
 
 def _from_entry_point(name: str, module: str, dist: str, problems: list[Problem]) -> CrewPackage | None:

@@ -39,7 +39,12 @@ class Problem:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A 'did you mean ...?' hint, or '' when nothing is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not isinstance(word, str):
+        return ""
+    names = [c for c in choices if isinstance(c, str)]
+    if len(word) > 200:  # difflib is quadratic: a pasted paragraph is not a typo
+        return ""
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 
 

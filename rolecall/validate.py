@@ -221,19 +221,23 @@ class _Checker:
         elif isinstance(schema, InlineSchema):
             self.check_inline_fields(schema.fields, ("tasks", task, "output_schema", "fields"))
 
-    def check_inline_fields(self, fields: dict[str, Any], at: KeyPath) -> None:
+    def check_inline_fields(self, fields: dict[str, Any], at: KeyPath, depth: int = 0) -> None:
         for name, kind in fields.items():
-            if isinstance(kind, dict):
-                self.check_inline_fields(kind, (*at, name))
+            if depth > 8:
+                self.add(self.cdoc, (*at, name), "inline fields are nested too deeply",
+                         "define the model in schemas.py instead")
+            elif isinstance(kind, dict):
+                self.check_inline_fields(kind, (*at, name), depth + 1)
             elif isinstance(kind, list):
-                if len(kind) != 1:
+                if len(kind) != 1 or not isinstance(kind[0], dict):
                     self.add(self.cdoc, (*at, name), "a list of objects is written as a one-item list "
                                                      "holding the object's fields")
                 else:
-                    self.check_inline_fields(kind[0], (*at, name, 0))
+                    self.check_inline_fields(kind[0], (*at, name, 0), depth + 1)
             elif not _valid_type(kind):
-                self.add(self.cdoc, (*at, name), f"unknown field type '{kind}'",
-                         did_you_mean(kind, SCALAR_TYPES) or
+                shown = kind if isinstance(kind, str) else kind_of(kind)
+                self.add(self.cdoc, (*at, name), f"unknown field type '{shown}'",
+                         (did_you_mean(kind, SCALAR_TYPES) if isinstance(kind, str) else "") or
                          "use str, int, float, bool, list[str], ..., or nested fields")
 
     def check_manager(self, agents: dict[str, AgentDef], tasks: dict[str, TaskDef]) -> None:
@@ -363,12 +367,15 @@ class _Checker:
 
 
 def _cycle(tasks: dict[str, TaskDef], start: str) -> list[str] | None:
-    """A context cycle through ``start``, if there is one."""
+    """A context cycle through ``start``, if there is one (depth-first, each task visited once)."""
+    seen: set[str] = set()
+
     def walk(node: str, trail: list[str]) -> list[str] | None:
         for nxt in tasks[node].context if node in tasks else []:
             if nxt == start:
                 return [*trail, nxt]
-            if nxt not in trail and nxt in tasks:
+            if nxt not in seen and nxt in tasks:
+                seen.add(nxt)  # a task that cannot lead back now never will: do not walk it twice
                 found = walk(nxt, [*trail, nxt])
                 if found:
                     return found
@@ -376,7 +383,9 @@ def _cycle(tasks: dict[str, TaskDef], start: str) -> list[str] | None:
     return walk(start, [start])
 
 
-def _valid_type(kind: str) -> bool:
+def _valid_type(kind: Any) -> bool:
+    if not isinstance(kind, str):
+        return False
     kind = kind.strip().removesuffix(" | None").removesuffix("?")
     if kind.startswith("list[") and kind.endswith("]"):
         return kind[5:-1].strip() in SCALAR_TYPES
@@ -385,11 +394,11 @@ def _valid_type(kind: str) -> bool:
 
 def _schema_names(file: Path) -> list[str]:
     """Class names defined at the top of a crew's schemas.py, read without importing it."""
-    if not file.exists():
+    if not file.is_file():
         return []
     try:
-        tree = ast.parse(file.read_text(encoding="utf-8"))
-    except SyntaxError:
-        return []
+        tree = ast.parse(file.read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return []  # an unreadable schemas.py: every schema it should hold is reported as missing
     return [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
 

@@ -88,7 +88,7 @@ def load_config(config_dir: Path, env: Mapping[str, str] | None = None) -> LlmCo
         raise ConfigError(doc.problem(("default",), f"unknown model profile '{parsed.default}'",
                                       did_you_mean(parsed.default, profiles)))
     config = LlmConfig.model_construct(default=parsed.default, profiles=profiles)  # parts already validated
-    check_fallbacks(config)
+    check_fallbacks(config, doc)
     return config
 
 
@@ -133,26 +133,38 @@ def expand(value: str | None, env: Mapping[str, str] | None = None) -> str | Non
     return _VAR.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value) or None
 
 
-def check_fallbacks(config: LlmConfig) -> None:
-    """Every ``fallback`` names a known profile and no chain leads back to where it started."""
+def check_fallbacks(config: LlmConfig, doc: YamlDoc | None = None) -> None:
+    """Every ``fallback`` names a known profile and no chain leads back to where it started.
+
+    With the parsed ``config/llm.yaml`` at hand, each problem names its file and line.
+    """
+    def problem(name: str, message: str, hint: str, at: tuple[str | int, ...] = ()) -> Problem:
+        if doc is not None and name in (doc.data.get("profiles") or {}):
+            return doc.problem(("profiles", name, "fallback", *at), message, hint)
+        return Problem(message, hint=hint)
+
     problems: list[Problem] = []
     for name, spec in config.profiles.items():
-        for other in spec.fallback:
+        for i, other in enumerate(spec.fallback):
             if other not in config.profiles:
-                problems.append(Problem(f"profile '{name}': fallback '{other}' is not a model profile",
-                                        hint=did_you_mean(other, config.profiles) or
-                                        f"profiles: {', '.join(config.profiles)}"))
+                problems.append(problem(name, f"profile '{name}': fallback '{other}' is not a model profile",
+                                        did_you_mean(other, config.profiles) or
+                                        f"profiles: {', '.join(config.profiles)}", (i,)))
     if problems:
         raise ConfigError(problems)
+
+    done: set[str] = set()  # profiles whose chains are known to end
 
     def visit(name: str, path: tuple[str, ...]) -> None:
         if name in path:
             cycle = " -> ".join([*path[path.index(name):], name])
-            raise ConfigError(Problem(f"model profiles fall back in a circle: {cycle}",
-                                        hint="a fallback chain must end; remove one of these fallback entries "
-                                             "in config/llm.yaml"))
-        for other in config.profiles[name].fallback:
-            visit(other, (*path, name))
+            raise ConfigError(problem(path[-1], f"model profiles fall back in a circle: {cycle}",
+                                      "a fallback chain must end; remove one of these fallback entries "
+                                      "in config/llm.yaml"))
+        if name not in done:
+            for other in config.profiles[name].fallback:
+                visit(other, (*path, name))
+            done.add(name)
 
     for name in config.profiles:
         visit(name, ())
