@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from helpers import write_files
+from helpers import REPO, write_files
+from rolecall.cli import main
 
 pytestmark = pytest.mark.crew
 
@@ -161,3 +162,13 @@ def test_delegation_written_with_crewais_sanitized_tool_name_is_recorded(run_cre
     first = result.delegations[0]
     assert (first.task, first.coworker, first.kind) == ("research_task", "researcher", "delegate")
     assert result.tool_calls[0].output_chars and result.tool_calls[0].output_chars > 0
+
+
+SHIPPED = sorted(p.name for p in (REPO / "crews").iterdir() if (p / "crew.yaml").exists())
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_crew_runs_as_shipped_on_the_scripted_model(name, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ROLECALL_RUNS", str(tmp_path / "runs"))
+    code = main(["run", name, "--llm", "scripted", "--approve-all"], project_root=REPO)
+    assert code == 0, capsys.readouterr().out[-2000:]

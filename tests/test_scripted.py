@@ -16,3 +16,31 @@ def test_acall_answers_like_call():
     llm = ScriptedLLM(model="scripted", script={"agents": {"": []}})
     reply = asyncio.run(llm.acall("Say something"))
     assert "Final Answer:" in reply and llm.calls[-1]["reply"] == reply
+
+
+def test_samples_satisfy_every_constraint_a_schema_states():
+    import datetime
+    from typing import Literal, Optional
+
+    from pydantic import BaseModel, Field
+
+    from rolecall.llm.samples import sample
+
+    class Line(BaseModel):
+        sku: str = Field(pattern=r"^[A-Z]{3}-\d{4}$")
+        quantity: int = Field(ge=5, le=10, multiple_of=5)
+
+    class Order(BaseModel):
+        channel: str = Field(max_length=8)
+        summary: str = Field(min_length=40)
+        ratio: float = Field(gt=0, lt=0.5)
+        lines: list[Line] = Field(min_length=2, max_length=3)
+        kind: Literal["web", "shop"]
+        due: datetime.date
+        note: Optional[str] = Field(None, max_length=4)
+
+    order = sample(Order, "Clerk")
+    assert order.channel == "channel "[:8] and len(order.summary) >= 40 and 0 < order.ratio < 0.5
+    assert [(line.sku, line.quantity) for line in order.lines] == [("AAA-0000", 5), ("AAA-0000", 5)]
+    assert (order.kind, order.due) == ("web", datetime.date(2026, 1, 5))
+    assert Order.model_validate(order.model_dump()) == order

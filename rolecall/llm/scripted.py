@@ -25,14 +25,10 @@ then role); when a list runs out the default behaviour takes over.
 """
 from __future__ import annotations
 
-import datetime
-import enum
 import json
 import re
 import threading
 import time
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +37,7 @@ from pydantic import BaseModel, PrivateAttr
 
 from ..delegation import DELEGATE_TOOL
 from .base import CallContext, Completion, RolecallLLM, rough_tokens
+from .samples import sample
 
 _WORD = re.compile(r"[a-z]{3,}")
 _OBSERVATION = re.compile(r"Observation:\s*(.*)", re.S)
@@ -153,34 +150,6 @@ def best_match(task: Any, agents: list[Any]) -> Any:
 def _stems(text: str) -> set[str]:
     # five letters is a crude stem, but it matches research/researcher and report/reporting
     return {word[:5] for word in _WORD.findall(text.lower())}
-
-
-def sample(model: type[BaseModel], role: str) -> BaseModel:
-    """A deterministic instance of ``model`` for structured-output tasks."""
-    return model.model_validate({name: _sample_value(f.annotation, name, role)
-                                 for name, f in model.model_fields.items()})
-
-
-def _sample_value(annotation: Any, name: str, role: str) -> Any:
-    origin = typing.get_origin(annotation)
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if origin in (typing.Union, types.UnionType):
-        return _sample_value(args[0], name, role)
-    if origin in (list, tuple, set):
-        return [_sample_value(args[0] if args else str, name, role)]
-    if origin is dict:
-        return {}
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return {n: _sample_value(f.annotation, n, role) for n, f in annotation.model_fields.items()}
-    if annotation is datetime.datetime:
-        return datetime.datetime(2026, 1, 5, 9, 0)
-    if annotation is datetime.date:
-        return datetime.date(2026, 1, 5)
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return next(iter(annotation)).value
-    if typing.get_origin(annotation) is typing.Literal:
-        return typing.get_args(annotation)[0]
-    return {bool: True, int: 1, float: 1.0}.get(annotation, f"{name} by {role}")
 
 
 def _fits(model: type[BaseModel], text: str) -> bool:
