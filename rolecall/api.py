@@ -68,7 +68,7 @@ def run(crew: CrewDefinition | str, inputs: Mapping[str, Any] | None = None, *, 
     ``approve_all`` approves every gate; ``on_event(what, details)`` sees progress.
     """
     from .context import RunContext
-    from .run import start_run  # imports crewai when the crew is assembled
+    from .runner import start_run  # imports crewai when the crew is assembled
     chosen = project_of(project)
     context = RunContext.open(chosen)
     definition = crew if isinstance(crew, CrewDefinition) else load_crew(crew, chosen,
@@ -82,7 +82,7 @@ def resume(run_id: str, *, force: bool = False, approve_all: bool = False, on_ev
            project: ProjectLike = None) -> RunResult:
     """Run what did not finish in a failed, interrupted, stopped or approved run."""
     from .context import RunContext
-    from .run import resumable_run, resume_run
+    from .runner import resumable_run, resume_run
     chosen = project_of(project)
     context = RunContext.open(chosen)
     row = resumable_run(context, run_id)

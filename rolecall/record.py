@@ -22,16 +22,17 @@ from .status import TaskStatus
 from .template import fill
 
 Listener = Callable[[str, dict[str, Any]], None]  # progress: (what happened, details)
+Pricing = Callable[[str, int, int], "float | None"]  # (model, prompt tokens, completion tokens) -> USD
 
 
 class Recorder:
     """Listens to crewai's events for one run; keeps the store and the run folder up to date."""
 
     def __init__(self, context: RunContext, run_id: str, crew: CrewDefinition, values: Mapping[str, Any],
-                 role_keys: dict[str, str], listener: Listener | None = None):
+                 role_keys: dict[str, str], *, cost: Pricing, listener: Listener | None = None):
         self.run_id, self.run_dir, self.order = run_id, context.project.runs_dir / run_id, list(crew.tasks)
         self.role_keys = role_keys  # filled role -> agents.yaml key
-        self.store, self.redactor, self.cost = context.store, context.redactor, context.settings.cost
+        self.store, self.redactor, self.cost = context.store, context.redactor, cost
         # task key -> output_file, relative to the run folder
         self.output_files = {k: fill(t.output_file, values) for k, t in crew.tasks.items() if t.output_file}
         # tasks whose output_file waits until a person approves the output

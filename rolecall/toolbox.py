@@ -230,19 +230,36 @@ def _ancestry(defn: _Def, root: str, trail: tuple[tuple[str, str], ...]) -> _Anc
 
 
 def _base_ancestry(child: _Def, base: ast.expr, root: str, trail: tuple[tuple[str, str], ...]) -> _Ancestry:
-    name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else ""
+    if isinstance(base, ast.Attribute):  # crewai.tools.BaseTool, crewai_tools.SerperDevTool
+        root_name = base.value
+        while isinstance(root_name, ast.Attribute):
+            root_name = root_name.value
+        from_crewai_tools = isinstance(root_name, ast.Name) and root_name.id == "crewai_tools"
+        return _named_base(base.attr, from_crewai_tools)
+    if not isinstance(base, ast.Name):
+        return _Ancestry()
+    if base.id == "BaseTool" or len(trail) >= _MAX_HOPS:
+        return _named_base(base.id, False)
+    found = _resolve(child.file, base.id, child.home, root, before=child.node)
+    if found is not None and isinstance(found.node, ast.ClassDef):
+        if (str(found.file), found.node.name) in trail:
+            return _Ancestry()  # an import cycle, which only broken code has
+        return _ancestry(found, root, trail)
+    if found is not None and isinstance(found.node, ast.ImportFrom):  # from outside: known by name only
+        original = next(a.name for a in found.node.names if (a.asname or a.name) == base.id)
+        return _named_base(original, (found.node.module or "").startswith("crewai_tools"))
+    return _Ancestry()
+
+
+def _named_base(name: str, from_crewai_tools: bool) -> _Ancestry:
+    """A base known by name only: crewai's BaseTool, or a class crewai_tools exports (which
+    is not walked: its exports are tools, and reading them would cost every validation)."""
     if name == "BaseTool":
         return _Ancestry(is_tool=True)
-    if isinstance(base, ast.Name) and len(trail) < _MAX_HOPS:
-        found = _resolve(child.file, name, child.home, root, before=child.node)
-        if found is not None and isinstance(found.node, ast.ClassDef):
-            if (str(found.file), found.node.name) in trail:
-                return _Ancestry()  # a cycle, which only broken code has
-            return _ancestry(found, root, trail)
-    exported = _crewai_exports().get(name)  # imported from crewai_tools, which is not walked
-    if exported is not None:
-        return _Ancestry(is_tool=True, named=True, runs=True, env_from=exported.env_from)
-    return _Ancestry()
+    exported = _crewai_exports().get(name) if from_crewai_tools else None
+    if exported is None:
+        return _Ancestry()
+    return _Ancestry(is_tool=True, named=True, runs=True, env_from=exported.env_from)
 
 
 def _resolve(file: Path, name: str, home: str, root: str, before: ast.stmt | None = None,
@@ -388,9 +405,12 @@ def _find_module(module: str, root: str, installed: bool) -> tuple[Path, str] | 
 
 
 def _module_file(dirs: list[Path], parts: list[str]) -> Path | None:
+    """``a/b/__init__.py`` or ``a/b.py`` in the first folder that has it (a package wins, as in
+    Python); no parts: the folder's own ``__init__.py`` (``from . import X``)."""
     for folder in dirs:
         base = folder.joinpath(*parts)
-        for candidate in (base / "__init__.py", base.parent / f"{base.name}.py"):  # a package wins, as in Python
+        candidates = [base / "__init__.py"] + ([base.parent / f"{base.name}.py"] if parts else [])
+        for candidate in candidates:
             if candidate.is_file():
                 return candidate
     return None
@@ -420,12 +440,18 @@ def _module_hint(module: str, root: str) -> str:
             close = difflib.get_close_matches(parts[depth], siblings, n=1, cutoff=0.6)
             if close:
                 return f"did you mean '{prefix}.{close[0]}'?"
-            return f"modules in {prefix}: {', '.join(sorted(siblings))}" if siblings else ""
+            if siblings:
+                return f"modules in {prefix}: {_some(siblings)}"
+            break
     tops = _submodules([Path(root)] if root else []) + [m.name for m in pkgutil.iter_modules()]
     close = difflib.get_close_matches(parts[0], tops, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{'.'.join([close[0], *parts[1:]])}'?"
     return "modules are looked up in the project folder, then among installed packages"
+
+
+def _some(names: list[str], most: int = 8) -> str:
+    return ", ".join(names[:most]) + (", ..." if len(names) > most else "")
 
 
 def _package_folders(parts: list[str], root: str) -> list[Path]:
@@ -472,7 +498,7 @@ def _resolve_reference(ref: str, root: str, crewai_tools_file: Path | None) -> T
     found = _resolve(file, attr, home, root)
     if found is None:
         tools = _tool_names(file, home, root)
-        listing = f"tools in {shown}: {', '.join(tools)}" if tools else f"{shown} defines no tools"
+        listing = f"tools in {shown}: {_some(tools)}" if tools else f"{shown} defines no tools"
         return RefProblem(f"tool '{ref}': {shown} has no '{attr}'", did_you_mean(attr, tools) or listing)
     return _reference_info(ref, found, module, attr, root)
 
@@ -516,7 +542,7 @@ def _not_a_tool_class(ref: str, found: _Def, shown: str, facts: _Ancestry, root:
     if not facts.is_tool:
         tools = _tool_names(found.file, found.home, root)
         return RefProblem(f"tool '{ref}' is not a tool: {where} does not subclass crewai's BaseTool",
-                          f"tools in {shown}: {', '.join(tools)}" if tools else
+                          f"tools in {shown}: {_some(tools)}" if tools else
                           "a tool subclasses crewai.tools.BaseTool, or is a function decorated with @tool")
     missing = [what for what, has in (("no `name` default", facts.named), ("no `_run`", facts.runs)) if not has]
     children = [name for name, c in _tool_classes(found.file, found.home, root).items()
@@ -621,7 +647,7 @@ def _ensure_package(name: str, path: Path) -> None:
     for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
         del sys.modules[key]  # a different project or crew folder took this name before
     module = types.ModuleType(name)
-    module.__path__ = [str(path)]  # type: ignore[attr-defined]
+    module.__path__ = [str(path)]
     module.__package__ = name
     sys.modules[name] = module
 

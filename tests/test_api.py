@@ -50,6 +50,7 @@ def test_load_and_run_a_crew_in_a_few_lines(repo_project):
         ("research_task", "researcher"), ("reporting_task", "reporting_analyst")]
     assert result.usage.requests == len(result.model_calls) == 2
     assert result.usage.total_tokens == result.tokens > 0
+    assert rolecall.run is run and callable(rolecall.run)  # no submodule shadows the API after a run
     [summary] = runs(repo_project)
     assert (summary.id, summary.status, summary.usage.total_tokens) == (result.run_id, "completed", result.tokens)
 
@@ -109,7 +110,7 @@ def test_a_profile_in_llm_yaml_changes_only_the_fields_it_sets(tmp_project):
 
 def test_the_read_side_and_the_cli_never_import_the_run_machinery():
     code = ("import sys, rolecall.report, rolecall.history, rolecall.cli, rolecall.approval; "
-            "print(sorted(m for m in sys.modules if m in ('rolecall.run', 'rolecall.record', 'rolecall.assemble')"
+            "print(sorted(m for m in sys.modules if m in ('rolecall.runner', 'rolecall.record', 'rolecall.assemble')"
             " or m == 'crewai' or m.startswith('crewai.')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

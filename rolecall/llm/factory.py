@@ -39,6 +39,15 @@ class LlmPool:
                 found[f"{name}#inner"] = link.llm
         return found
 
+    def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """USD for one call from config/prices.yaml; rolecall's own models (they run here) cost nothing
+        unless the price list says otherwise (tests price the scripted model to check budgets)."""
+        from .base import RolecallLLM
+        price = self.context.settings.cost(model, prompt_tokens, completion_tokens)
+        if price is None and any(isinstance(llm, RolecallLLM) and llm.model == model for llm in self.all().values()):
+            return 0.0
+        return price
+
     def _profile(self, name: str) -> Any:
         if name not in self._built:
             spec = self.context.llm_config.profiles[name]

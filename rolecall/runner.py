@@ -1,5 +1,8 @@
 """Stage 5: run a validated crew and return what happened as a ``RunResult``.
 
+(The module is ``runner``, not ``run``: importing a submodule named ``run`` would
+replace the public ``rolecall.run`` function with the module.)
+
 A run executes its tasks in segments: normally one, but an approval gate ends
 a segment, and ``resume``/``approve`` start a new ``Attempt`` after the tasks that
 already finished. Finished tasks are matched by name (not position) and feed
@@ -93,7 +96,8 @@ class Attempt:
         pool = LlmPool(self.context, self.override)
         self.assembly = assemble(self.context.project, self.crew, self.values, pool, self.profile)
         role_keys = {agent.role.strip(): key for key, agent in self.assembly.agents.items()}
-        self.recorder = Recorder(self.context, self.run_id, self.crew, self.values, role_keys, self.listener)
+        self.recorder = Recorder(self.context, self.run_id, self.crew, self.values, role_keys, cost=pool.cost,
+                                 listener=self.listener)
         finished = self._finished_tasks()
         status, error, output = RunStatus.COMPLETED, None, None
         with self.recorder.listening(), self._budget_guard():
