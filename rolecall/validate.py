@@ -197,10 +197,8 @@ class _Checker:
                 continue
             use = ToolUse.parse(ref)
             info = self.toolbox.get(use.name)
-            if info is None:
-                self.add(doc, (*at, i), f"unknown tool '{use.name}'",
-                         did_you_mean(use.name, self.toolbox.names()) or
-                         "define it in tools/ or the crew's tools.py, or name a crewai_tools class")
+            if info is None:  # an unknown name, a helper base class, or a module:Class that names no tool
+                self.add(doc, (*at, i), *self.toolbox.explain(use.name))
                 continue
             if use.kwargs and info.kind == "function":
                 self.add(doc, (*at, i), f"tool '{use.name}' is a @tool function and takes no arguments here")

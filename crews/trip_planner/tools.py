@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from .travel import Flight, Hotel, TravelError, parse_day, provider_from_env, stay
 from .travel.provider import TravelProvider
 
+
 class FlightQuery(BaseModel):
     origin: str = Field(..., description="City or IATA airport code to fly from, e.g. London or LHR")
     destination: str = Field(..., description="City or IATA airport code to fly to, e.g. Lisbon or LIS")
@@ -28,26 +29,30 @@ class HotelQuery(BaseModel):
     check_out: str = Field(..., description="Departure date, YYYY-MM-DD")
 
 
-class _TravelSettings(BaseModel):
-    """Fields both tools share. A plain model, not a tool, so rolecall's registry does not list it."""
+class TravelTool(BaseTool):
+    """What flight_search and hotel_search share: the dataset, how many results, the provider.
+
+    A base class, not a tool: it sets no ``name`` and has no ``_run``, so rolecall does not
+    offer it for binding. Its ``env_vars`` are inherited by both tools.
+    """
 
     crew_dir: str = Field("", description="Set by rolecall: the crew's folder")
     data_dir: str = Field("data", description="Offline dataset folder, relative to the crew's folder")
     max_results: int = Field(5, ge=1, le=20)
+    env_vars: list[EnvVar] = [
+        EnvVar(name="TRAVEL_API_URL", required=False, description="Flight/hotel API base URL; unset = offline data"),
+        EnvVar(name="TRAVEL_API_KEY", required=False, description="Bearer token for TRAVEL_API_URL"),
+    ]
 
     def provider(self) -> TravelProvider:
         folder = Path(self.data_dir)
         return provider_from_env(folder if folder.is_absolute() else Path(self.crew_dir or ".") / folder)
 
 
-class FlightSearchTool(BaseTool, _TravelSettings):
+class FlightSearchTool(TravelTool):
     name: str = "flight_search"
     description: str = "Find flights from origin to destination on a date, cheapest first, with times and prices."
     args_schema: type[BaseModel] = FlightQuery
-    env_vars: list[EnvVar] = [  # written out per class: rolecall reads them from the source, not by import
-        EnvVar(name="TRAVEL_API_URL", required=False, description="Flight/hotel API base URL; unset = offline data"),
-        EnvVar(name="TRAVEL_API_KEY", required=False, description="Bearer token for TRAVEL_API_URL"),
-    ]
 
     def _run(self, origin: str, destination: str, date: str) -> str | ToolFailure:
         try:
@@ -64,14 +69,10 @@ class FlightSearchTool(BaseTool, _TravelSettings):
         return "\n".join(lines)
 
 
-class HotelSearchTool(BaseTool, _TravelSettings):
+class HotelSearchTool(TravelTool):
     name: str = "hotel_search"
     description: str = "Find hotels in a city for a stay, cheapest first, with price per night and total."
     args_schema: type[BaseModel] = HotelQuery
-    env_vars: list[EnvVar] = [  # written out per class: rolecall reads them from the source, not by import
-        EnvVar(name="TRAVEL_API_URL", required=False, description="Flight/hotel API base URL; unset = offline data"),
-        EnvVar(name="TRAVEL_API_KEY", required=False, description="Bearer token for TRAVEL_API_URL"),
-    ]
 
     def _run(self, city: str, check_in: str, check_out: str) -> str | ToolFailure:
         try:
