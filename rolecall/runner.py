@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator, Mapping
 
+from .capture import crewai_output_recorded
 from .context import RunContext
 from .definition import CrewDefinition
 from .errors import RunNotFound, RunStateError
@@ -100,7 +101,7 @@ class Attempt:
                                  listener=self.listener)
         finished = self._finished_tasks()
         status, error, output = RunStatus.COMPLETED, None, None
-        with self.recorder.listening(), self._budget_guard():
+        with self.recorder.listening(), self._budget_guard(), crewai_output_recorded(self.store, self.run_id):
             remaining = [key for key in self.crew.tasks if key not in finished]
             while remaining:
                 segment, gate = self._next_segment(remaining)

@@ -243,3 +243,14 @@ def test_structured_output_with_dates_is_stored(run_crew, tmp_project):
     result = run_crew("dated", project=tmp_project)
     assert result.ok and result.task("t").structured["day"] == "2026-01-05"
     assert open_store(tmp_project).tasks(result.run_id)[0]["status"] == "completed"
+
+
+def test_crewais_own_logs_and_panels_go_to_the_run_record_not_the_terminal(run_crew, repo_project, capfd):
+    script = {"tasks": {"research_task": [{"error": "boom"}]}}  # crewai logs the failed call, then retries
+    result = run_crew("research_report", script=script, project=repo_project)
+    assert result.ok
+    out, err = capfd.readouterr()
+    assert "Error executing listener" not in out + err
+    events = open_store(repo_project).events(result.run_id)
+    logged = [json.loads(e["detail"]) for e in events if e["kind"] == "crewai_log"]
+    assert any("scripted failure: boom" in e["message"] and e["level"] == "error" for e in logged)
