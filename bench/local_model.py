@@ -19,19 +19,18 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rolecall.environment import quiet_crewai  # noqa: E402
 from rolecall.llm.profiles import load_config  # noqa: E402
 from rolecall.project import Project  # noqa: E402
 
-for _var in ("OTEL_SDK_DISABLED", "CREWAI_DISABLE_TELEMETRY", "CREWAI_DISABLE_TRACKING",
-             "CREWAI_DISABLE_VERSION_CHECK"):
-    os.environ.setdefault(_var, "true")
-os.environ.setdefault("CREWAI_TRACING_ENABLED", "false")
+quiet_crewai()
 
 PROMPT = [
     {"role": "system", "content": "You are a meticulous energy analyst."},
@@ -55,15 +54,16 @@ def timed(call: Callable[[], tuple[int, Any]]) -> tuple[float, int]:
 def throughput(rounds: int, tokens: int) -> None:
     from llama_cpp import Llama
 
-    from rolecall.llm.local import cores, local_llm
+    from rolecall.llm.cpu import cores
+    from rolecall.llm.local import local_llm
     threads = cores()
     # same thread count on both sides (rolecall would otherwise adapt it to the load): the
     # ratio is the provider's own overhead, crewai's BaseLLM.call and events included
     profile = load_config(Project(ROOT).config_dir).profiles["local"].model_copy(
         update={"max_tokens": tokens, "threads": threads})
     started = time.perf_counter()
-    ours = local_llm("local", profile)
-    ours.engine  # load now, so loading is not counted as generation
+    ours = local_llm("local", profile, root=ROOT)
+    ours.engine  # noqa: B018 - load now, so loading is not counted as generation
     print(f"model: {ours.model_path} ({threads} threads, n_ctx {ours.n_ctx}), "
           f"loaded in {time.perf_counter() - started:.1f}s")
     raw = Llama(model_path=ours.model_path, n_ctx=ours.n_ctx, n_threads=threads,
@@ -98,11 +98,11 @@ def throughput(rounds: int, tokens: int) -> None:
 
 def crews() -> None:
     from rolecall.discover import find
-    from rolecall.run import run_crew
-    from rolecall.validate import check
     from rolecall.llm.local import local_llm
+    from rolecall.runner import run_crew
+    from rolecall.validate import check
     started = time.perf_counter()
-    local_llm("local", load_config(Project(ROOT).config_dir).profiles["local"]).engine
+    local_llm("local", load_config(Project(ROOT).config_dir).profiles["local"], root=ROOT).engine  # noqa: B018 - loads it
     print(f"crews: the run's model loaded in {time.perf_counter() - started:.1f}s (not counted below)")
     with tempfile.TemporaryDirectory() as runs:
         project = Project(ROOT, runs=Path(runs))

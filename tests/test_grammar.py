@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import ctypes
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from pydantic import BaseModel, Field
 
-from rolecall.llm.grammar import ToolSpec, json_grammar, react_grammar, tool_specs
+from helpers import REPO
+from rolecall.llm.grammar import json_grammar, react_grammar, tool_specs
 
 ROLES = ["solar storage Senior Data Researcher", "solar storage Reporting Analyst"]
 
@@ -50,7 +52,7 @@ DELEGATE = Tool("Delegate work to coworker", Delegate, [Agent(f"{ROLES[0]}\n"), 
 def vocab() -> Iterator[Any]:
     llama_cpp = pytest.importorskip("llama_cpp")
     from rolecall.llm.weights import lookup
-    found = lookup("qwen2.5-coder-0.5b-instruct")
+    found = lookup("qwen2.5-coder-0.5b-instruct", root=REPO)
     if found.path is None:
         pytest.skip(f"model file not available: {found.missing}")
     model = llama_cpp.Llama(str(found.path), vocab_only=True, verbose=False)
@@ -104,6 +106,7 @@ def test_grammar_names_each_tool_with_its_own_arguments() -> None:
 def test_real_crewai_tools(vocab: Any) -> None:
     from crewai import Agent as CrewAgent
     from crewai.tools.agent_tools.delegate_work_tool import DelegateWorkTool
+
     from rolecall.llm.scripted import ScriptedLLM
     from tools.knowledge import KnowledgeSearchTool
     roles = [CrewAgent(role=r, goal="g", backstory="b", llm=ScriptedLLM(model="scripted")) for r in ROLES]

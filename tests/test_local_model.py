@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 
 from helpers import REPO
-from rolecall.discover import find
-from rolecall.llm.weights import lookup
+from rolecall.api import run as run_named
+from rolecall.llm.weights import ModelSource, lookup
 from rolecall.project import Project
-from rolecall.run import RunResult, run_crew
-from rolecall.validate import check
+from rolecall.result import RunResult
 
 INPUTS = {"topic": "solar storage", "current_year": 2026}
 DELEGATE = "Delegate work to coworker"
@@ -26,14 +25,13 @@ DELEGATE = "Delegate work to coworker"
 @pytest.fixture(scope="module")
 def model_available() -> None:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make install)")
-    found = lookup("qwen2.5-coder-0.5b-instruct")
-    if found.path is None and "assembled" not in found.missing:
+    found = lookup("qwen2.5-coder-0.5b-instruct", root=REPO)
+    if found.path is None and found.origin is not ModelSource.PYPI_PARTS:
         pytest.skip(f"the local model is not available: {found.missing}")
 
 
 def run(project: Project, name: str) -> RunResult:
-    crew, _ = check(project, find(project, name))
-    return run_crew(project, crew, INPUTS, llm="local")
+    return run_named(name, INPUTS, llm="local", project=project)
 
 
 @pytest.fixture
@@ -93,7 +91,8 @@ def test_structured_output_through_a_json_grammar(model_available: None) -> None
         topic: str
         facts: list[str]
 
-    llm = local_llm("local", ProfileSpec(provider="local", model="qwen2.5-coder-0.5b-instruct", max_tokens=200))
+    llm = local_llm("local", ProfileSpec(provider="local", model="qwen2.5-coder-0.5b-instruct", max_tokens=200),
+                    root=REPO)
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": "You answer in JSON."},
         {"role": "user", "content": "Give the topic 'solar storage' and two short facts about it."}]
@@ -104,7 +103,7 @@ def test_structured_output_through_a_json_grammar(model_available: None) -> None
 
 def test_threads_follow_free_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     """Other processes' CPU time since our last call decides how many threads the next one gets."""
-    from rolecall.llm.local import CpuWatch
+    from rolecall.llm.cpu import CpuWatch
     watch = CpuWatch(2)
     samples = iter([(1200, 700, 0.0), (1400, 800, 100.0), (1600, 600, 0.0)])
     monkeypatch.setattr(watch, "_sample", lambda: next(samples))
@@ -119,14 +118,14 @@ def test_threads_follow_free_cores(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_broken_model_file_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Loading happens when the profile is built, so a bad file stops the run before crewai starts."""
     pytest.importorskip("llama_cpp")
+    from rolecall.errors import RolecallError
     from rolecall.llm.local import local_llm
     from rolecall.llm.profiles import ProfileSpec
-    from rolecall.problem import RolecallError
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + b"\0" * 64)
     monkeypatch.setenv("ROLECALL_LOCAL_MODEL", str(broken))
     with pytest.raises(RolecallError, match="llama.cpp could not load .*broken.gguf"):
-        local_llm("local", ProfileSpec(provider="local", model="qwen2.5-coder-0.5b-instruct"))
+        local_llm("local", ProfileSpec(provider="local", model="qwen2.5-coder-0.5b-instruct"), root=tmp_path)
 
 
 def test_a_reply_cut_off_by_max_tokens_ends_at_a_finished_sentence() -> None:

@@ -3,26 +3,30 @@ from __future__ import annotations
 
 import random
 import statistics
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from fake_openai import FakeOpenAI, fake_openai  # noqa: F401 - fake_openai is a fixture
 from helpers import REPO
+from rolecall.context import RunContext
+from rolecall.environment import Environment
+from rolecall.errors import ModelUnavailable, RolecallError
 from rolecall.llm.factory import LlmPool
 from rolecall.llm.profiles import LlmConfig, ProfileSpec
-from rolecall.errors import ModelUnavailable, RolecallError
 from rolecall.project import Project
+from rolecall.settings import Settings
+from rolecall.store import RunStore
 
 pytest.importorskip("crewai")
 from crewai.llms.base_llm import BaseLLM  # noqa: E402
 from crewai.llms.retry import _active_llm_rate_limit_retry  # noqa: E402
 
 from rolecall.llm.breaker import reset_breakers  # noqa: E402
-from rolecall.llm.events import (  # noqa: E402
-    EVENT_TYPES, BreakerStateEvent, ModelFallbackEvent, ModelGaveUpEvent, ModelRetryEvent)
+from rolecall.llm.events import EVENT_TYPES, BreakerStateEvent, ModelFallbackEvent, ModelGaveUpEvent, ModelRetryEvent  # noqa: E402
 from rolecall.llm.resilience import ResilientLLM  # noqa: E402
 from rolecall.llm.retry import Policy, backoff_delay, transient  # noqa: E402
 
@@ -47,7 +51,11 @@ def openai_profile(fake: FakeOpenAI, **settings: Any) -> ProfileSpec:
 
 
 def pool(profiles: dict[str, ProfileSpec], root: Path = REPO) -> LlmPool:
-    return LlmPool(Project(root), LlmConfig(profiles=profiles))
+    project = Project(root)
+    # a pool only builds models; an in-memory store keeps the repository free of run files
+    context = RunContext(project, Environment.current(), Settings(project), LlmConfig(profiles=profiles),
+                         RunStore(Path(":memory:")))
+    return LlmPool(context)
 
 
 @contextmanager
@@ -335,10 +343,7 @@ RUNS = 8
 
 def test_a_real_crew_completes_every_run_through_30_percent_faults(tmp_path, capsys):
     """research_report on a model whose server fails 30% of requests (seeded): every run completes."""
-    from rolecall.discover import find
-    from rolecall.inputs import resolve
-    from rolecall.run import run_crew
-    from rolecall.validate import check
+    from rolecall.api import load_crew, run
 
     root = tmp_path / "project"
     (root / "config").mkdir(parents=True)
@@ -354,9 +359,8 @@ def test_a_real_crew_completes_every_run_through_30_percent_faults(tmp_path, cap
             "          fallback: [steady]}\n"
             f"  steady: {{provider: openai_compatible, model: fake-backup, base_url: '{steady.base_url}',\n"
             "           api_key_env: FAKE_KEY}\n", encoding="utf-8")
-        crew, _ = check(project, find(project, "research_report"))
-        values, _ = resolve(crew.inputs, {})
-        results = [run_crew(project, crew, values, llm="flaky") for _ in range(RUNS)]
+        crew = load_crew("research_report", project)
+        results = [run(crew, {}, llm="flaky", project=project) for _ in range(RUNS)]
 
     assert [r.error for r in results if not r.ok] == []
     # the recorder may also list failed attempts; the answers are the calls without an error
