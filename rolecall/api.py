@@ -14,8 +14,9 @@ Only ``run`` and ``resume`` import crewai.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .approval import Decision
 from .approval import decide as decide_gate

@@ -7,8 +7,9 @@ so it never re-interpolates (crewAI#7523).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from crewai import Agent, Process, Task
 from pydantic import BaseModel, create_model
@@ -91,7 +92,8 @@ def _task(crew: CrewDefinition, task: TaskDef, values: Mapping[str, Any], agents
     if task.tools:
         kwargs["tools"] = [_tool(crew, use) for use in task.tools]
     if task.output_schema is not None:
-        kwargs["output_json" if task.output_kind == "json" else "output_pydantic"] = schema_class(crew, task.output_schema)
+        kind = "output_json" if task.output_kind == "json" else "output_pydantic"
+        kwargs[kind] = schema_class(crew, task.output_schema)
     kwargs.update({k: getattr(spec, k) for k in _TASK_PASSTHROUGH if getattr(spec, k) is not None})
     return Task(**kwargs)
 

@@ -9,13 +9,14 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from . import api
+from .definition import CrewDefinition
 from .discover import CrewPackage, discover, find
 from .environment import Environment, load_dotenv
-from .definition import CrewDefinition
 from .errors import InputError, RolecallError
 from .inputs import bind, parse_pairs
 from .problem import Problem, only_errors
@@ -69,7 +70,7 @@ def cmd_list(project: Project, args: argparse.Namespace) -> int:
         rows.append((name, crew.spec.process, str(len(crew.agents)), str(len(crew.tasks)), crew.spec.description))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=False)) + "  " + row[4])
     print_problems(problems, project)
     return EXIT_OK
 

@@ -47,7 +47,7 @@ class RunContext:
         return self.store.redact
 
     @classmethod
-    def open(cls, project: Project, env: Environment | None = None) -> "RunContext":
+    def open(cls, project: Project, env: Environment | None = None) -> RunContext:
         env = env or Environment.current()
         settings = Settings(project)
         return cls(project, env, settings, load_config(project.config_dir, env),

@@ -24,7 +24,7 @@ class ToolUse:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, ref: ToolRef) -> "ToolUse":
+    def parse(cls, ref: ToolRef) -> ToolUse:
         if isinstance(ref, str):
             return cls(ref)
         ((name, kwargs),) = ref.items()

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .definition import CrewDefinition, ToolUse
 from .spec import InlineSchema

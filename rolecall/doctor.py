@@ -136,7 +136,7 @@ def _llama_cpp() -> LlamaCpp:
 
 
 def _probe_all(config: LlmConfig, env: Mapping[str, str]) -> list[Probe]:
-    targets = []
+    targets: list[tuple[str, str, str | None]] = []
     for name, profile in config.profiles.items():
         if profile.provider not in ("openai", "openai_compatible"):
             continue

@@ -7,9 +7,9 @@ their own mapping instead of patching ``os.environ``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping
 
 # crewai phones home (telemetry, tracing prompts, version checks) unless told not to;
 # a run must never wait on the network. Users opt back in by setting these themselves.
@@ -49,7 +49,7 @@ class Environment(Mapping[str, str]):
     variables: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def current(cls) -> "Environment":
+    def current(cls) -> Environment:
         return cls(dict(os.environ))
 
     # --- Mapping: any variable by name (API keys named in profiles, ${VAR} in llm.yaml) ----

@@ -12,7 +12,7 @@ gives them one per line.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .problem import Problem
 

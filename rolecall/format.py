@@ -1,7 +1,7 @@
 """How durations, costs, tokens and times look to people: shared by `runs`, `show-run` and the report."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def when(stamp: str | None) -> datetime | None:
@@ -9,7 +9,7 @@ def when(stamp: str | None) -> datetime | None:
     if not stamp:
         return None
     moment = datetime.fromisoformat(stamp)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def between(start: str | None, end: str | None) -> float | None:
@@ -49,7 +49,7 @@ def tokens(value: int) -> str:
 
 def utc(stamp: str | None) -> str:
     moment = when(stamp)
-    return f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC" if moment else "-"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if moment else "-"
 
 
 def clip(text: str, chars: int) -> str:

@@ -31,7 +31,7 @@ class RunSummary:
         return fmt.between(self.started_at, self.finished_at)
 
     @classmethod
-    def of(cls, row: Row) -> "RunSummary":
+    def of(cls, row: Row) -> RunSummary:
         cost = None if row["unpriced"] else float(row["cost"] or 0.0)
         usage = Usage(row["calls"], row["prompt_tokens"], row["completion_tokens"], cost, row["unpriced"])
         return cls(row["id"], row["crew"], RunStatus(row["status"]), row["profile"], row["inputs"],
@@ -51,7 +51,7 @@ def render_runs(runs: list[RunSummary], crew: str | None = None) -> str:
         table.append((r.id, r.crew, r.status, r.started_at[:19].replace("T", " "), fmt.short_seconds(r.seconds),
                       str(r.usage.requests), str(r.usage.total_tokens), fmt.cost(r.usage.cost)))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in table)
 
 
 def render_run(store: RunStore, run_id: str) -> str:
@@ -93,5 +93,6 @@ def render_run(store: RunStore, run_id: str) -> str:
     for event in store.events(run_id):
         lines.append(f"  event {event['kind']}: {event['detail']}")
     for a in store.approvals(run_id):
-        lines.append(f"approval {a['task']} ({a['mode']}): {a['status']}" + (f" - {a['reason']}" if a["reason"] else ""))
+        reason = f" - {a['reason']}" if a["reason"] else ""
+        lines.append(f"approval {a['task']} ({a['mode']}): {a['status']}{reason}")
     return "\n".join(lines)

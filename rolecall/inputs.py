@@ -1,7 +1,8 @@
 """Run inputs: parse ``--input k=v``, coerce each value to its declared type."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import InputError
 from .problem import Problem, did_you_mean

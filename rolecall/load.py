@@ -70,7 +70,8 @@ def load_yaml(file: Path, problems: list[Problem]) -> YamlDoc | None:
                                 hint="remove it, or write it as an escape in a double-quoted string"))
         return None
     except RecursionError:
-        problems.append(Problem("the YAML is nested too deeply to read", file, hint=f"keep it under {MAX_DEPTH} levels"))
+        problems.append(Problem("the YAML is nested too deeply to read", file,
+                                hint=f"keep it under {MAX_DEPTH} levels"))
         return None
     doc = YamlDoc(file, {}, {(): 1})
     if node is not None:

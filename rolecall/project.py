@@ -14,7 +14,7 @@ class Project:
     runs: Path | None = None  # where run folders go; default <root>/runs
 
     @classmethod
-    def at(cls, root: str | os.PathLike[str] | None = None, env: Environment | None = None) -> "Project":
+    def at(cls, root: str | os.PathLike[str] | None = None, env: Environment | None = None) -> Project:
         """The project at ``root``, else $ROLECALL_PROJECT, else the current folder."""
         env = env or Environment.current()
         chosen = root or env.project or Path.cwd()

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from . import delegation
 from .context import RunContext
@@ -53,13 +54,16 @@ class Recorder:
         return next((r for r, k in self.role_keys.items() if k == key), None)
 
     @contextmanager
-    def listening(self) -> Iterator["Recorder"]:
+    def listening(self) -> Iterator[Recorder]:
         from crewai.events import crewai_event_bus
         from crewai.events.base_events import BaseEvent
         from crewai.events.types.llm_events import LLMCallCompletedEvent, LLMCallFailedEvent, LLMCallStartedEvent
         from crewai.events.types.task_events import TaskCompletedEvent, TaskFailedEvent, TaskStartedEvent
-        from crewai.events.types.tool_usage_events import (ToolUsageErrorEvent, ToolUsageFinishedEvent,
-                                                           ToolUsageStartedEvent)
+        from crewai.events.types.tool_usage_events import (
+            ToolUsageErrorEvent,
+            ToolUsageFinishedEvent,
+            ToolUsageStartedEvent,
+        )
 
         from .llm.events import EVENT_TYPES
         handlers: dict[type[BaseEvent], Callable[[Any], None]] = {
@@ -134,7 +138,8 @@ class Recorder:
         key = self._task_key(event)
         if key:
             record = self.tasks[key]
-            record.status, record.error, record.finished_at = TaskStatus.FAILED, self.redactor.text(str(event.error)), _iso(event)
+            record.status, record.finished_at = TaskStatus.FAILED, _iso(event)
+            record.error = self.redactor.text(str(event.error))
             self._save_task(key)
             self.listener("task_failed", {"task": key, "error": record.error})
 
@@ -261,5 +266,5 @@ class Recorder:
 
 
 def _iso(event: Any) -> str:
-    stamp = getattr(event, "timestamp", None) or datetime.now(timezone.utc)
+    stamp = getattr(event, "timestamp", None) or datetime.now(UTC)
     return stamp.isoformat() if isinstance(stamp, datetime) else str(stamp)

@@ -8,9 +8,10 @@ echoing a header in an error) becomes ``[redacted]``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .environment import dotenv_names
 
@@ -24,7 +25,7 @@ class Redactor:
     secrets: dict[str, str] = field(default_factory=dict)  # value -> variable name
 
     @classmethod
-    def from_environment(cls, env: Mapping[str, str], env_file: Path | None = None) -> "Redactor":
+    def from_environment(cls, env: Mapping[str, str], env_file: Path | None = None) -> Redactor:
         names = [name for name in env if _SECRET_NAME.search(name)] + dotenv_names(env_file)
         redactor = cls()
         redactor.add(names, env)
@@ -47,6 +48,6 @@ class Redactor:
     def value(self, value: Any) -> Any:
         return self.text(value) if isinstance(value, str) else value
 
-    def also_escaped(self, escape: Any) -> "Redactor":
+    def also_escaped(self, escape: Any) -> Redactor:
         """A redactor that also finds each secret as ``escape`` writes it (HTML-escaped, say)."""
         return Redactor({**{escape(s): n for s, n in self.secrets.items()}, **self.secrets})

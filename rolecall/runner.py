@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .capture import crewai_output_recorded
 from .context import RunContext
@@ -157,7 +158,7 @@ class Attempt:
         first = list(self.crew.tasks).index(segment[0])
         if first > 0:  # later segments: give implicit-context tasks every earlier output, as crewai would
             earlier = [self.assembly.tasks[k] for k in list(self.crew.tasks)[:first]]
-            for key, task in zip(segment, tasks):
+            for key, task in zip(segment, tasks, strict=False):
                 if not self.crew.tasks[key].context:
                     task.context = list(earlier)
                 earlier.append(task)

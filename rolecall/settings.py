@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pydantic import Field, StrictStr
 
-from .load import load_yaml, parse_model
 from .errors import ConfigError
+from .load import load_yaml, parse_model
 from .problem import Problem
 from .project import Project
 from .spec import Strict

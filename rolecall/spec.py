@@ -7,7 +7,7 @@ JSON Schema that ``main.py schema`` publishes for editors.
 """
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, StrictFloat, StrictInt, StrictStr
 
@@ -19,7 +19,7 @@ class Strict(BaseModel):
 
 # A tool binding: a registry name, or {name: {constructor kwargs}} such as
 # {FileReadTool: {file_path: notes.md}}.
-ToolRef = Union[StrictStr, dict[StrictStr, dict[StrictStr, Any]]]
+ToolRef = StrictStr | dict[StrictStr, dict[StrictStr, Any]]
 
 
 class AgentSettings(Strict):
@@ -96,7 +96,7 @@ class TasksFile(RootModel[dict[str, TaskSpec]]):
 
 
 InputType = Literal["string", "integer", "number", "boolean"]
-Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr]
+Scalar = StrictBool | StrictInt | StrictFloat | StrictStr
 
 
 class InputSpec(Strict):
@@ -115,7 +115,7 @@ class ManagerSpec(Strict):
 # Inline output schema fields: a type name ("str", "int", "float", "bool",
 # "list[str]", ...), a nested mapping of fields, or a one-item list holding a
 # mapping (a list of objects).
-FieldType = Union[StrictStr, dict[StrictStr, Any], list[dict[StrictStr, Any]]]
+FieldType = StrictStr | dict[StrictStr, Any] | list[dict[StrictStr, Any]]
 
 
 class InlineSchema(Strict):

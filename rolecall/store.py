@@ -14,9 +14,10 @@ import json
 import os
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .redact import Redactor
 from .status import ApprovalStatus, GateMode, RunStatus, TaskStatus
@@ -61,7 +62,7 @@ CREATE TABLE IF NOT EXISTS events (
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class RunStore:
@@ -84,7 +85,7 @@ class RunStore:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> "RunStore":
+    def __enter__(self) -> RunStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,8 +12,9 @@ exact replies and tool calls. Run folders go to pytest's tmp_path.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml

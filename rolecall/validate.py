@@ -6,9 +6,10 @@ is a ``CrewDefinition`` only when there are no errors.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -184,7 +185,8 @@ class _Checker:
                      "bind it in one place only")
         schema = crew_schema or spec.output_pydantic or spec.output_json
         doc, at = self.where("tasks", key, "tools")
-        task = TaskDef(key, merged, merged.agent, list(merged.context or []), self.tool_uses(merged.tools or [], doc, at),
+        tools = self.tool_uses(merged.tools or [], doc, at)
+        task = TaskDef(key, merged, merged.agent, list(merged.context or []), tools,
                        merged.output_file, schema, "json" if spec.output_json and not crew_schema else "pydantic")
         self.check_schema(key, schema, field)
         return task
@@ -277,7 +279,8 @@ class _Checker:
         for index, task in enumerate(tasks.values()):
             if task.agent is not None and task.agent not in self.agents:
                 doc, at = self.where("tasks", task.key, "agent")
-                self.add(doc, at, f"no agent '{task.agent}' in config/agents.yaml", did_you_mean(task.agent, self.agents))
+                self.add(doc, at, f"no agent '{task.agent}' in config/agents.yaml",
+                         did_you_mean(task.agent, self.agents))
             elif task.agent is None and self.crew.process == "sequential":
                 self.add(self.tdoc, (task.key,), "task has no agent; a sequential crew needs one for every task",
                          f"add agent: <key> here or under tasks.{task.key}.agent in crew.yaml")

@@ -247,7 +247,8 @@ def flights(rng: random.Random) -> list[dict[str, object]]:
                     depart = rng.randrange(6 * 60, 22 * 60 + 1, 5)
                     rows.append({
                         "flight_no": f"{airline.code}{number + leg}", "airline": airline.code,
-                        "origin": src.code, "destination": dst.code, "depart_local": f"{depart // 60:02d}:{depart % 60:02d}",
+                        "origin": src.code, "destination": dst.code,
+                        "depart_local": f"{depart // 60:02d}:{depart % 60:02d}",
                         "duration_min": minutes, "days": days, "aircraft": aircraft(km, airline.low_cost),
                         "base_fare_usd": round(base * rng.uniform(0.95, 1.05)), "distance_km": round(km),
                     })

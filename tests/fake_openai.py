@@ -22,9 +22,10 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import pytest
 
@@ -63,7 +64,7 @@ class FakeOpenAI:
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True  # a stalled "timeout" reply must not hold up shutdown
         # a short poll keeps shutdown() quick: tests start and stop many servers
@@ -78,7 +79,7 @@ class FakeOpenAI:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -94,7 +95,7 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.port}/v1"
 
     # --- behaviour -----------------------------------------------------------
-    def inject(self, *faults: str) -> "FakeOpenAI":
+    def inject(self, *faults: str) -> FakeOpenAI:
         """Queue faults for the next chat requests, in order."""
         with self._lock:
             self.faults.extend(_known(faults))  # type: ignore[union-attr]

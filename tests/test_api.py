@@ -10,8 +10,18 @@ import pytest
 
 import rolecall
 from helpers import REPO, write_files
-from rolecall import (ConfigError, InputError, RolecallError, RunNotFound, RunStateError, decide, load_crew,
-                      resume, run, runs)
+from rolecall import (
+    ConfigError,
+    InputError,
+    RolecallError,
+    RunNotFound,
+    RunStateError,
+    decide,
+    load_crew,
+    resume,
+    run,
+    runs,
+)
 from rolecall.llm.profiles import load_config
 
 

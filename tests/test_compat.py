@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,7 +142,7 @@ def test_example_validates_and_runs_unchanged(name, tmp_project, run_crew, monke
     assert run.ok, run.error
     expected_agents = dict(MANIFEST[name]["task_agent"])
     assert {t.key: t.agent for t in run.tasks} == expected_agents
-    for task, outputs in (MANIFEST[name].get("outputs") or {}).items():
+    for task in MANIFEST[name].get("outputs") or {}:
         assert run.task(task).structured, f"{task} should have structured output"
 
 

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
 
 from helpers import REPO
 from rolecall.cli import main
-from rolecall.project import Project
 from rolecall.context import open_store
+from rolecall.project import Project
 
 pytestmark = pytest.mark.crew
 

@@ -6,17 +6,15 @@ import socket
 import sys
 from collections import Counter
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fake_travel_api import DATA, FakeTravelApi
-from helpers import REPO
-
 from crews.trip_planner.travel import TravelError, parse_day, provider_from_env, stay
 from crews.trip_planner.travel.offline import OfflineProvider, load, night_price
 from crews.trip_planner.travel.web import HttpProvider
+from fake_travel_api import DATA, FakeTravelApi
+from helpers import REPO
 
 CREW = REPO / "crews" / "trip_planner"
 FRIDAY, MONDAY, TUESDAY = date(2027, 4, 16), date(2027, 4, 19), date(2027, 4, 20)
@@ -212,6 +210,7 @@ def test_flight_search_tool_lists_the_cheapest_flights(monkeypatch):
 
 def test_a_failing_api_reaches_the_agent_as_a_tool_failure(monkeypatch):
     from crewai.tools.tool_failure import ToolFailure
+
     from crews.trip_planner.tools import FlightSearchTool, HotelSearchTool
     with FakeTravelApi(faults=[503]) as api:
         monkeypatch.setenv("TRAVEL_API_URL", api.url)

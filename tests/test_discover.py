@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 
 from helpers import write_files
-from rolecall.discover import discover
 from rolecall import load_crew
+from rolecall.discover import discover
 
 CREW = {
     "__init__.py": "",

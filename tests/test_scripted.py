@@ -20,7 +20,7 @@ def test_acall_answers_like_call():
 
 def test_samples_satisfy_every_constraint_a_schema_states():
     import datetime
-    from typing import Literal, Optional
+    from typing import Literal
 
     from pydantic import BaseModel, Field
 
@@ -37,7 +37,7 @@ def test_samples_satisfy_every_constraint_a_schema_states():
         lines: list[Line] = Field(min_length=2, max_length=3)
         kind: Literal["web", "shop"]
         due: datetime.date
-        note: Optional[str] = Field(None, max_length=4)
+        note: str | None = Field(None, max_length=4)
 
     order = sample(Order, "Clerk")
     assert order.channel == "channel "[:8] and len(order.summary) >= 40 and 0 < order.ratio < 0.5

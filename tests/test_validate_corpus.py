@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers import load_case, write_files
 from rolecall.discover import find
 from rolecall.llm.profiles import load_config
 from rolecall.validate import validate
-
-from helpers import load_case, write_files
 
 CORPUS = Path(__file__).parent / "fixtures" / "bad"
 CASES = sorted(p.stem for p in CORPUS.glob("*.yaml") if not p.name.startswith("_"))

@@ -25,7 +25,7 @@ class PostingSchedule(BaseModel):
     posts: list[ScheduledPost] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def in_date_order(self) -> "PostingSchedule":
+    def in_date_order(self) -> PostingSchedule:
         # people read a schedule top to bottom; keep it in calendar order whatever order the model wrote
         self.posts.sort(key=lambda post: post.date)
         return self

@@ -16,7 +16,7 @@ class PartnerShortlist(BaseModel):
     partners: list[QualifiedPartner]
 
     @model_validator(mode="after")
-    def rank_by_score(self) -> "PartnerShortlist":
+    def rank_by_score(self) -> PartnerShortlist:
         # Ranking is arithmetic, not judgement: a small model scores well enough but
         # often lists partners out of order, so the order comes from the scores.
         self.partners.sort(key=lambda partner: -partner.fit_score)

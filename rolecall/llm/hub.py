@@ -62,7 +62,7 @@ def _root_cause(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-class _Progress(tqdm):  # type: ignore[misc]
+class _Progress(tqdm):
     """huggingface_hub's progress bar as one rolecall line per tenth of the file.
 
     Lines, not a bar, so a download shows in CI logs too. ``update_transfer`` is defined

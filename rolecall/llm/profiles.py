@@ -6,8 +6,9 @@ the choice before any model exists.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import Field, StrictStr
 
@@ -37,7 +38,8 @@ class ProfileSpec(Strict):
     retries: int = Field(0, ge=0, description="Retries per call on timeouts, 429, 5xx and connection errors.")
     backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles each retry, with jitter.")
     backoff_max: float = Field(8.0, ge=0, description="Longest delay between retries.")
-    fallback: list[StrictStr] = Field(default_factory=list, description="Profiles to try, in order, when this one fails.")
+    fallback: list[StrictStr] = Field(default_factory=list,
+                                      description="Profiles to try, in order, when this one fails.")
     breaker_threshold: int = Field(0, ge=0, description="Consecutive failures that open the circuit breaker (0: off).")
     breaker_cooldown: float = Field(30.0, ge=0, description="Seconds the breaker stays open before trying again.")
 

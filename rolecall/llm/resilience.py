@@ -142,7 +142,9 @@ class ResilientLLM(BaseLLM):
         return self._links[-1]
 
     def supports_function_calling(self) -> bool:
-        return bool(self.active().llm.supports_function_calling())
+        # BaseLLM itself has no such method: a model without it speaks crewai's text protocol
+        supports = getattr(self.active().llm, "supports_function_calling", None)
+        return bool(supports()) if supports is not None else False
 
     def supports_stop_words(self) -> bool:
         return bool(self.active().llm.supports_stop_words())

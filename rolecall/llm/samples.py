@@ -15,7 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 
 _FORMATS = {"date": "2026-01-05", "date-time": "2026-01-05T09:00:00", "time": "09:00:00",
-            "email": "person@example.com", "uri": "https://example.com/", "uuid": "00000000-0000-4000-8000-000000000001",
+            "email": "person@example.com", "uri": "https://example.com/",
+            "uuid": "00000000-0000-4000-8000-000000000001",
             "ipv4": "192.0.2.1", "duration": "P1D"}
 
 

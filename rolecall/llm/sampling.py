@@ -85,7 +85,7 @@ class GrammarGate:
         return int(self._rng.choice(top, p=weights / weights.sum()))
 
     def _allowed(self, token: int) -> bool:
-        self._one[0].id, self._one[0].logit, self._one[0].p = token, 0.0, 0.0
+        self._one[0].id, self._one[0].logit, self._one[0].p = token, 0.0, 0.0  # type: ignore[assignment]
         self._one_view.size, self._one_view.selected = 1, -1
         self._cpp.llama_sampler_apply(self.sampler, ctypes.byref(self._one_view))
         return self._one[0].logit != float("-inf")

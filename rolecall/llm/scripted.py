@@ -54,7 +54,7 @@ class ScriptedLLM(RolecallLLM):
     calls: list[dict[str, Any]] = []
 
     @classmethod
-    def from_file(cls, file: Path | None, **kwargs: Any) -> "ScriptedLLM":
+    def from_file(cls, file: Path | None, **kwargs: Any) -> ScriptedLLM:
         script = yaml.safe_load(file.read_text(encoding="utf-8")) if file else {}
         return cls(model="scripted", script=script or {}, **kwargs)
 

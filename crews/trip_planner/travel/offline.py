@@ -182,7 +182,8 @@ def price(base_fare: int, flight_no: str, day: date) -> int:
 
 def night_price(nightly: int, hotel_id: str, night: date) -> int:
     weekend = WEEKEND_NIGHT if night.isoweekday() in (5, 6) else 1.0
-    return round(nightly * weekend * SEASON_FACTOR[night.month] * _jitter(f"{hotel_id}:{night.isoformat()}", 0.95, 1.08))
+    jitter = _jitter(f"{hotel_id}:{night.isoformat()}", 0.95, 1.08)
+    return round(nightly * weekend * SEASON_FACTOR[night.month] * jitter)
 
 
 @lru_cache(maxsize=4)

@@ -8,10 +8,11 @@ setting ``TRAVEL_API_URL`` (plus ``TRAVEL_API_KEY`` if the API wants one).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 API_URL_ENV = "TRAVEL_API_URL"
 API_KEY_ENV = "TRAVEL_API_KEY"

@@ -17,7 +17,6 @@ connection, timeout, an HTTP error status, a body that is not that JSON) becomes
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -63,7 +62,7 @@ class HttpProvider:
         except urllib.error.HTTPError as exc:
             raise TravelError(f"travel API error: GET {url} answered HTTP {exc.code} {exc.reason}: "
                               f"{_error_detail(exc)}", retryable=exc.code >= 500 or exc.code == 429) from None
-        except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
             raise TravelError(f"travel API unreachable: GET {url} failed ({reason}); check TRAVEL_API_URL, "
                               f"or unset it to use the offline dataset", retryable=True) from None
