@@ -2,53 +2,63 @@
 
 The pipeline, one module per stage: discover -> load -> validate -> assemble -> run -> record.
 The public API is what this package exports (``__all__``); see ``rolecall.api``.
+
+Names load on first use (PEP 562), so ``main.py list`` pays only for what it touches.
 """
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from .environment import quiet_crewai as _quiet_crewai
 
 _quiet_crewai()  # before anything can import crewai
 
-from .api import decide, load_crew, resume, run, runs, write_report  # noqa: E402
-from .approval import Decision  # noqa: E402
-from .definition import CrewDefinition  # noqa: E402
-from .errors import (  # noqa: E402
-    ConfigError,
-    InputError,
-    ModelUnavailable,
-    RolecallError,
-    RunNotFound,
-    RunStateError,
-)
-from .history import RunSummary  # noqa: E402
-from .problem import Problem  # noqa: E402
-from .project import Project  # noqa: E402
-from .result import RunResult  # noqa: E402
-from .status import ApprovalStatus, RunStatus, TaskStatus  # noqa: E402
-from .usage import Usage  # noqa: E402
-
 __version__ = "0.1.0"
 
-__all__ = [
-    "ApprovalStatus",
-    "ConfigError",
-    "CrewDefinition",
-    "Decision",
-    "InputError",
-    "ModelUnavailable",
-    "Problem",
-    "Project",
-    "RolecallError",
-    "RunNotFound",
-    "RunResult",
-    "RunStateError",
-    "RunStatus",
-    "RunSummary",
-    "TaskStatus",
-    "Usage",
-    "__version__",
-    "decide",
-    "load_crew",
-    "resume",
-    "run",
-    "runs",
-    "write_report",
-]
+# public name -> the module that defines it
+_EXPORTS = {
+    "ApprovalStatus": "status", "ConfigError": "errors", "CrewDefinition": "definition", "Decision": "approval",
+    "InputError": "errors", "ModelUnavailable": "errors", "Problem": "problem", "Project": "project",
+    "RolecallError": "errors", "RunNotFound": "errors", "RunResult": "result", "RunStateError": "errors",
+    "RunStatus": "status", "RunSummary": "history", "TaskStatus": "status", "Usage": "usage",
+    "decide": "api", "load_crew": "api", "resume": "api", "run": "api", "runs": "api", "write_report": "api",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> _Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'rolecall' has no attribute '{name}'")
+    value = getattr(_importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if _TYPE_CHECKING:  # what type checkers and editors see (`X as X` marks a re-export)
+    from .api import decide as decide
+    from .api import load_crew as load_crew
+    from .api import resume as resume
+    from .api import run as run
+    from .api import runs as runs
+    from .api import write_report as write_report
+    from .approval import Decision as Decision
+    from .definition import CrewDefinition as CrewDefinition
+    from .errors import ConfigError as ConfigError
+    from .errors import InputError as InputError
+    from .errors import ModelUnavailable as ModelUnavailable
+    from .errors import RolecallError as RolecallError
+    from .errors import RunNotFound as RunNotFound
+    from .errors import RunStateError as RunStateError
+    from .history import RunSummary as RunSummary
+    from .problem import Problem as Problem
+    from .project import Project as Project
+    from .result import RunResult as RunResult
+    from .status import ApprovalStatus as ApprovalStatus
+    from .status import RunStatus as RunStatus
+    from .status import TaskStatus as TaskStatus
+    from .usage import Usage as Usage

@@ -11,19 +11,21 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import api
-from .definition import CrewDefinition
 from .discover import CrewPackage, discover, find
 from .environment import Environment, load_dotenv
 from .errors import InputError, RolecallError
 from .inputs import bind, parse_pairs
 from .problem import Problem, only_errors
 from .project import Project
-from .result import RunResult
-from .status import RunStatus
 from .validate import validate
+
+if TYPE_CHECKING:
+    from .definition import CrewDefinition
+    from .result import RunResult
+
+# the API (and the run store behind it) loads in the commands that use it: `list` stays fast
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_AWAITING = 0, 1, 2, 3
 
@@ -76,6 +78,7 @@ def cmd_list(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_show(project: Project, args: argparse.Namespace) -> int:
+    from . import api
     from .describe import show
     crew = api.load_crew(args.crew, project)
     print(show(crew))
@@ -100,6 +103,7 @@ def cmd_validate(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_plan(project: Project, args: argparse.Namespace) -> int:
+    from . import api
     from .describe import plan
     crew = api.load_crew(args.crew, project)
     _, values = _inputs(crew, args.input)
@@ -109,6 +113,7 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_run(project: Project, args: argparse.Namespace) -> int:
+    from . import api
     crew = api.load_crew(args.crew, project)
     given, _ = _inputs(crew, args.input)  # bad inputs are reported before the run starts
     print_problems(crew.warnings, project)
@@ -118,11 +123,13 @@ def cmd_run(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_resume(project: Project, args: argparse.Namespace) -> int:
+    from . import api
     return _show_result(args, lambda on_event: api.resume(
         args.run_id, force=args.force, approve_all=args.approve_all, on_event=on_event, project=project))
 
 
 def cmd_approve(project: Project, args: argparse.Namespace) -> int:
+    from . import api
     decision = api.decide(args.run_id, approve=not args.reject, reason=args.reason, task=args.task, project=project)
     print(f"{decision.task}: {decision.status}" + (f" ({args.reason})" if args.reason else ""))
     if decision.ends_run:
@@ -142,16 +149,19 @@ def _show_result(args: argparse.Namespace, start: Callable[[Any], RunResult]) ->
     print(result.render())
     if getattr(args, "json", False):
         print(json.dumps(result.summary()))
+    from .status import RunStatus
     return {RunStatus.COMPLETED: EXIT_OK, RunStatus.AWAITING_APPROVAL: EXIT_AWAITING}.get(result.status, EXIT_FAILED)
 
 
 def cmd_runs(project: Project, args: argparse.Namespace) -> int:
+    from . import api
     from .history import render_runs
     print(render_runs(api.runs(project, crew=args.crew, limit=args.limit), args.crew))
     return EXIT_OK
 
 
 def cmd_show_run(project: Project, args: argparse.Namespace) -> int:
+    from . import api
     from .context import open_store
     from .history import render_run
     run_id = api.stored_run(args.run_id, project)["id"]
@@ -161,6 +171,7 @@ def cmd_show_run(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_report(project: Project, args: argparse.Namespace) -> int:
+    from . import api
     print(api.write_report(args.run_id, out=args.out, project=project))
     return EXIT_OK
 

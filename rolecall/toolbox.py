@@ -16,10 +16,8 @@ only ``build()`` imports anything, at assembly time.
 from __future__ import annotations
 
 import ast
-import difflib
 import importlib
 import importlib.util
-import pkgutil
 import sys
 import types
 from dataclasses import dataclass, field
@@ -437,12 +435,15 @@ def _module_hint(module: str, root: str) -> str:
         if folders:
             prefix = ".".join(parts[:depth])
             siblings = _submodules(folders)
+            import difflib  # only when a reference is wrong
             close = difflib.get_close_matches(parts[depth], siblings, n=1, cutoff=0.6)
             if close:
                 return f"did you mean '{prefix}.{close[0]}'?"
             if siblings:
                 return f"modules in {prefix}: {_some(siblings)}"
             break
+    import difflib
+    import pkgutil
     tops = _submodules([Path(root)] if root else []) + [m.name for m in pkgutil.iter_modules()]
     close = difflib.get_close_matches(parts[0], tops, n=1, cutoff=0.6)
     if close:

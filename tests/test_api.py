@@ -26,10 +26,15 @@ from rolecall.llm.profiles import load_config
 
 
 def test_the_exported_names_are_exactly_the_public_api():
+    for name in rolecall.__all__:  # every exported name resolves, to something rolecall defines
+        value = getattr(rolecall, name)
+        assert name == "__version__" or value.__module__.startswith("rolecall."), name
     public = {name for name, value in vars(rolecall).items()
               if not name.startswith("_") and not isinstance(value, types.ModuleType)}
-    assert set(rolecall.__all__) - {"__version__"} == public
-    assert sorted(rolecall.__all__) == sorted(set(rolecall.__all__))  # no name twice
+    assert public == set(rolecall.__all__) - {"__version__"}  # nothing else leaks in
+    assert rolecall.__all__ == sorted(set(rolecall.__all__)) and dir(rolecall) == rolecall.__all__
+    with pytest.raises(AttributeError):
+        rolecall.validate_crew  # noqa: B018 - not part of the API
 
 
 def test_the_error_tree_in_the_docstring_matches_the_classes():
