@@ -7,8 +7,10 @@ so it never re-interpolates (crewAI#7523).
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from crewai import Agent, Process, Task
@@ -20,12 +22,14 @@ from .llm.factory import LlmPool
 from .project import Project
 from .spec import InlineSchema
 from .template import fill
+from .tool_guard import constructor_paths, guard
+from .workspace import Workspace
 
 # agents.yaml keys passed to crewai.Agent unchanged when set
 _AGENT_PASSTHROUGH = ("allow_delegation", "verbose", "cache", "max_iter", "max_rpm", "max_execution_time",
                       "max_retry_limit", "respect_context_window", "reasoning", "max_reasoning_attempts",
                       "inject_date", "date_format", "multimodal", "use_system_prompt", "system_template",
-                      "prompt_template", "response_template")
+                      "prompt_template", "response_template", "allow_code_execution", "code_execution_mode")
 _TASK_PASSTHROUGH = ("async_execution", "human_input", "create_directory", "markdown", "guardrail",
                      "guardrail_max_retries")
 
@@ -39,17 +43,19 @@ class Assembly:
 
 
 def assemble(project: Project, crew: CrewDefinition, values: Mapping[str, Any], llms: LlmPool,
-             default_profile: str) -> Assembly:
+             default_profile: str, *, run_dir: Path | None = None) -> Assembly:
     """crewai objects for one run. ``output_file`` is written by the recorder into the run folder,
-    not by crewai, which resolves it against the working directory."""
+    not by crewai, which resolves it against the working directory. Every tool is confined to the
+    crew's workspace (its folder, the run folder ``run_dir``, and what crew.yaml lists)."""
     toolbox.mount(project, crew.package)
-    agents = {key: _agent(crew, a, values, llms, default_profile) for key, a in crew.agents.items()}
+    make_tool = _ToolMaker(crew, workspace_of(crew, run_dir))
+    agents = {key: _agent(a, values, llms, default_profile, make_tool) for key, a in crew.agents.items()}
     for llm in llms.all().values():
         if hasattr(llm, "agent_keys"):  # the scripted model replays scripts by agent key
             llm.agent_keys.update({agent.role.strip(): key for key, agent in agents.items()})
     tasks: dict[str, Task] = {}
     for key, task in crew.tasks.items():
-        tasks[key] = _task(crew, task, values, agents, tasks)
+        tasks[key] = _task(crew, task, values, agents, tasks, make_tool)
     manager = agents.get(crew.manager_agent) if crew.manager_agent else None
     kwargs: dict[str, Any] = {
         "agents": [agents[k] for k in crew.workers],
@@ -62,13 +68,13 @@ def assemble(project: Project, crew: CrewDefinition, values: Mapping[str, Any], 
         kwargs["manager_llm"] = llms.get(crew.spec.manager.llm)
     return Assembly(kwargs, agents, tasks, manager)
 
-def _agent(crew: CrewDefinition, agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str) -> Agent:
+def _agent(agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str, make_tool: _ToolMaker) -> Agent:
     spec = agent.spec
     kwargs: dict[str, Any] = {
         "role": fill(spec.role, values).strip(),
         "goal": fill(spec.goal, values).strip(),
         "backstory": fill(spec.backstory, values).strip(),
-        "tools": [_tool(crew, use) for use in agent.tools],
+        "tools": [make_tool(use) for use in agent.tools],
         "llm": llms.get(agent.llm or default),
     }
     if spec.function_calling_llm:
@@ -78,7 +84,7 @@ def _agent(crew: CrewDefinition, agent: AgentDef, values: Mapping[str, Any], llm
 
 
 def _task(crew: CrewDefinition, task: TaskDef, values: Mapping[str, Any], agents: dict[str, Agent],
-          earlier: dict[str, Task]) -> Task:
+          earlier: dict[str, Task], make_tool: _ToolMaker) -> Task:
     spec = task.spec
     kwargs: dict[str, Any] = {
         "name": task.key,
@@ -90,7 +96,7 @@ def _task(crew: CrewDefinition, task: TaskDef, values: Mapping[str, Any], agents
     if task.context:
         kwargs["context"] = [earlier[name] for name in task.context]
     if task.tools:
-        kwargs["tools"] = [_tool(crew, use) for use in task.tools]
+        kwargs["tools"] = [make_tool(use) for use in task.tools]
     if task.output_schema is not None:
         kind = "output_json" if task.output_kind == "json" else "output_pydantic"
         kwargs[kind] = schema_class(crew, task.output_schema)
@@ -98,10 +104,26 @@ def _task(crew: CrewDefinition, task: TaskDef, values: Mapping[str, Any], agents
     return Task(**kwargs)
 
 
-def _tool(crew: CrewDefinition, use: ToolUse) -> Any:
-    info = crew.toolbox.get(use.name)
-    assert info is not None, f"validated tool {use.name} vanished"
-    return toolbox.build(info, use.kwargs, crew_dir=crew.package.path)
+def workspace_of(crew: CrewDefinition, run_dir: Path | None) -> Workspace:
+    spec = crew.spec.workspace
+    return Workspace(crew.package.path, run_dir, tuple(spec.read), tuple(spec.write))
+
+
+class _ToolMaker:
+    """Fresh, guarded tool objects for one run's agents and tasks."""
+
+    def __init__(self, crew: CrewDefinition, workspace: Workspace):
+        self.crew, self.workspace = crew, workspace
+
+    def __call__(self, use: ToolUse) -> Any:
+        info = self.crew.toolbox.get(use.name)
+        assert info is not None, f"validated tool {use.name} vanished"
+        kwargs = use.kwargs
+        if info.origin == "crewai_tools":  # they resolve relative paths against the working directory
+            kwargs = constructor_paths(info.name, kwargs, self.workspace)
+        base_dir = os.path.commonpath([str(p) for p in self.workspace.readable])
+        tool = toolbox.build(info, kwargs, crew_dir=self.crew.package.path, base_dir=base_dir)
+        return guard(tool, self.workspace)
 
 
 def schema_class(crew: CrewDefinition, schema: str | InlineSchema) -> type[BaseModel]:

@@ -96,7 +96,8 @@ class Attempt:
         from .llm.factory import LlmPool
         started = time.perf_counter()
         pool = LlmPool(self.context, self.override)
-        self.assembly = assemble(self.context.project, self.crew, self.values, pool, self.profile)
+        self.assembly = assemble(self.context.project, self.crew, self.values, pool, self.profile,
+                                 run_dir=self.run_dir)
         role_keys = {agent.role.strip(): key for key, agent in self.assembly.agents.items()}
         self.recorder = Recorder(self.context, self.run_id, self.crew, self.values, role_keys, cost=pool.cost,
                                  listener=self.listener)

@@ -45,6 +45,9 @@ class AgentSettings(Strict):
     system_template: StrictStr | None = None
     prompt_template: StrictStr | None = None
     response_template: StrictStr | None = None
+    allow_code_execution: StrictBool | None = Field(
+        None, description="Let the agent run code it writes; needs workspace.code_execution in crew.yaml.")
+    code_execution_mode: Literal["safe", "unsafe"] | None = None
 
 
 class AgentSpec(AgentSettings):
@@ -138,6 +141,14 @@ class Budget(Strict):
     max_cost: float = Field(gt=0, description="USD; the run stops cleanly before a model call would pass it.")
 
 
+class WorkspaceSpec(Strict):
+    """What the crew's tools may touch besides the crew's folder (read) and the run folder (read, write)."""
+
+    read: list[StrictStr] = Field(default_factory=list, description="More folders to read, relative to the crew.")
+    write: list[StrictStr] = Field(default_factory=list, description="Folders to write, relative to the crew.")
+    code_execution: StrictBool = Field(False, description="Allow tools and agents that run code the model writes.")
+
+
 class CrewSpec(Strict):
     """crew.yaml: what a CrewAI project usually writes in crew.py."""
 
@@ -149,6 +160,7 @@ class CrewSpec(Strict):
     tasks: dict[StrictStr, TaskBinding] = Field(default_factory=dict)
     llm: StrictStr | None = Field(None, description="Default model profile for this crew's agents.")
     budget: Budget | None = None
+    workspace: WorkspaceSpec = Field(default_factory=WorkspaceSpec)
     verbose: StrictBool = False
 
 

@@ -653,13 +653,20 @@ def _ensure_package(name: str, path: Path) -> None:
     sys.modules[name] = module
 
 
-def build(info: ToolInfo, kwargs: dict[str, Any], crew_dir: Path) -> Any:
-    """A fresh crewai tool object for one agent or task."""
+def build(info: ToolInfo, kwargs: dict[str, Any], crew_dir: Path, base_dir: str | None = None) -> Any:
+    """A fresh crewai tool object for one agent or task.
+
+    ``base_dir`` goes to tools that have one (crewai_tools' file tools anchor their own sandbox
+    there, else at the working directory), unless the crew set it.
+    """
     target = getattr(importlib.import_module(info.module), info.name)
     if info.kind == "function":
-        return target  # @tool already returned a crewai Tool instance
+        return target.model_copy()  # @tool made one shared Tool instance; each binding gets its own
     kwargs = dict(kwargs)
-    if "crew_dir" in getattr(target, "model_fields", {}) and "crew_dir" not in kwargs:
+    fields = getattr(target, "model_fields", {})
+    if "crew_dir" in fields and "crew_dir" not in kwargs:
         kwargs["crew_dir"] = str(crew_dir)  # tools that read the crew's own files ask for its folder
+    if base_dir is not None and "base_dir" in fields and "base_dir" not in kwargs:
+        kwargs["base_dir"] = base_dir
     return target(**kwargs)
 

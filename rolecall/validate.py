@@ -22,6 +22,7 @@ from .project import Project
 from .spec import AgentSpec, CrewSpec, InlineSchema, TaskSpec
 from .template import placeholders
 from .toolbox import Toolbox, toolbox_for
+from .workspace import CODE_TOOLS, PathRefused, path_args, shaped
 
 TEMPLATED_AGENT_KEYS = ("role", "goal", "backstory")
 TEMPLATED_TASK_KEYS = ("description", "expected_output", "output_file")
@@ -134,6 +135,7 @@ class _Checker:
         self.check_tasks(task_defs)
         self.check_placeholders()
         self.check_llms(agent_defs)
+        self.check_workspace(agent_defs)
         self.check_unused_agents(task_defs)
         self.check_task_names()
         return CrewDefinition(self.package, self.crew, agent_defs, task_defs, self.toolbox)
@@ -204,12 +206,40 @@ class _Checker:
                 continue
             if use.kwargs and info.kind == "function":
                 self.add(doc, (*at, i), f"tool '{use.name}' is a @tool function and takes no arguments here")
+            self.check_tool_paths(info.name, use, doc, (*at, i))
             for need in info.requirements():
                 if need.required and not self.env.get(need.name):
                     self.add(doc, (*at, i), f"tool '{use.name}' needs the environment variable "
                                             f"{need.name}, which is not set", "add it to .env")
             uses.append(use)
         return uses
+
+    def check_tool_paths(self, tool_class: str, use: ToolUse, doc: YamlDoc, at: KeyPath) -> None:
+        if tool_class in CODE_TOOLS and not self.crew.workspace.code_execution:
+            self.add(doc, at, f"tool '{use.name}' runs code the model writes, and this crew does not allow it",
+                     "add workspace: {code_execution: true} to crew.yaml if you mean it")
+        for name in path_args(tool_class, use.kwargs):
+            try:
+                shaped(str(use.kwargs[name]))
+            except PathRefused as refused:
+                self.add(doc, (*at, use.name, name), f"{refused}",
+                         "tools read the crew's folder and the run folder; list more under workspace in crew.yaml")
+
+    def check_workspace(self, agents: dict[str, AgentDef]) -> None:
+        spec = self.crew.workspace
+        for mode in ("read", "write"):
+            for i, folder in enumerate(getattr(spec, mode)):
+                try:
+                    shaped(folder)
+                except PathRefused as refused:
+                    self.add(self.cdoc, ("workspace", mode, i), str(refused), "list folders inside the crew's folder")
+        if spec.code_execution:
+            return
+        for key, agent in agents.items():
+            if agent.spec.allow_code_execution:
+                doc, at = self.where("agents", key, "allow_code_execution")
+                self.add(doc, at, "this agent would run code it writes, and the crew does not allow it",
+                         "add workspace: {code_execution: true} to crew.yaml if you mean it")
 
     def check_schema(self, task: str, schema: str | InlineSchema | None, field: str) -> None:
         if isinstance(schema, str) and schema not in self.schemas:

@@ -44,3 +44,12 @@ def test_samples_satisfy_every_constraint_a_schema_states():
     assert [(line.sku, line.quantity) for line in order.lines] == [("AAA-0000", 5), ("AAA-0000", 5)]
     assert (order.kind, order.due) == ("web", datetime.date(2026, 1, 5))
     assert Order.model_validate(order.model_dump()) == order
+
+
+def test_tool_names_are_sanitised_exactly_as_crewai_does():
+    from crewai.utilities.string_utils import sanitize_tool_name
+
+    from rolecall.delegation import sanitized
+    names = ["Read a file's content", "Delegate work to coworker", "FileWriterTool", "HTTPServerTool",
+             "search—the wéb", "x" * 90, "  spaced  out  ", "a__b--c", "getJSONData"]
+    assert [sanitized(n) for n in names] == [sanitize_tool_name(n) for n in names]

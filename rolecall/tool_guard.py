@@ -1,0 +1,75 @@
+"""What stands between an agent and a tool: its paths checked, its output bounded.
+
+Every tool rolecall binds runs through a guard. A path argument goes through the crew's
+``Workspace`` (refusals come back as crewai's ``ToolFailure``, which the agent reads and
+the run record keeps as the call's error, ``refused: ...``); a relative path is turned
+into the real one, so a tool never resolves it against the process's working directory.
+An answer longer than ``MAX_OUTPUT_CHARS`` is cut: measured here, a tool returning 10 MB
+made crewai summarise its context 865 times in one task.
+"""
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from .workspace import PathRefused, Workspace, path_args
+
+MAX_OUTPUT_CHARS = 16_000  # about 4,000 tokens: half the local model's context
+
+
+def constructor_paths(tool_class: str, kwargs: dict[str, Any], workspace: Workspace) -> dict[str, Any]:
+    """``kwargs`` with each path argument made real and checked (raises ``PathRefused``)."""
+    out = dict(kwargs)
+    for name, mode in path_args(tool_class, kwargs).items():
+        if isinstance(out[name], str):
+            out[name] = str(workspace.resolve(out[name], mode))
+    return out
+
+
+def guard(tool: Any, workspace: Workspace) -> Any:
+    """The same tool object, its ``_run`` checked and bounded (crewai calls ``_run`` through ``run``
+    and through the structured tool it makes from it)."""
+    inner = tool._run
+    names = _argument_names(tool) | set(getattr(type(tool), "model_fields", {}))
+    paths = path_args(type(tool).__name__, names)
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            kwargs = _checked(type(tool).__name__, kwargs, paths, workspace)
+        except PathRefused as refused:
+            from crewai.tools.tool_failure import ToolFailure
+            return ToolFailure(message=f"refused: {refused}", code="path_refused", retryable=False)
+        return _bounded(inner(*args, **kwargs))
+
+    object.__setattr__(tool, "_run", run)  # an instance attribute wins over the class's method
+    return tool
+
+
+def _argument_names(tool: Any) -> set[str]:
+    """What the model may pass: the tool's argument schema (a @tool function's ``_run`` takes **kwargs)."""
+    schema = getattr(tool, "args_schema", None)
+    fields = getattr(schema, "model_fields", None)
+    if fields:
+        return set(fields)
+    return set(inspect.signature(getattr(tool, "func", tool._run)).parameters)
+
+
+def _checked(tool_class: str, kwargs: dict[str, Any], paths: dict[str, str], workspace: Workspace) -> dict[str, Any]:
+    out = dict(kwargs)
+    if tool_class == "FileWriterTool":  # it joins directory and filename itself: check what it would write
+        target = workspace.resolve(Path(str(out.get("directory") or ".")) / str(out.get("filename") or ""), "write")
+        out["directory"], out["filename"] = str(target.parent), target.name
+        return out
+    for name, mode in paths.items():
+        value = out.get(name)
+        if isinstance(value, str) and value and not value.startswith(("http://", "https://")):
+            out[name] = str(workspace.resolve(value, mode))
+    return out
+
+
+def _bounded(result: Any) -> Any:
+    if isinstance(result, str) and len(result) > MAX_OUTPUT_CHARS:
+        return (result[:MAX_OUTPUT_CHARS] + f"\n[output cut by rolecall: {len(result):,} characters, "
+                f"the first {MAX_OUTPUT_CHARS:,} shown]")
+    return result
