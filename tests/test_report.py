@@ -309,6 +309,7 @@ def test_report_renders_in_headless_chromium(hierarchical, tmp_path):
     for name, match in sizes.items():
         assert match and int(match.group(1)) > 400 and int(match.group(2)) > 100, (name, match)
     assert 'data-graph-nodes="5"' in dom and 'data-timeline-lanes="3"' in dom
+    assert 'data-graph-overflow="0"' in dom and 'data-timeline-overflow="0"' in dom
     assert len(having(svg(dom, "crew-graph"), "edge", "delegation")) == 2
     assert len(having(svg(dom, "timeline"), "span", "task")) == 2
 
@@ -317,3 +318,26 @@ def test_report_renders_in_headless_chromium(hierarchical, tmp_path):
     assert shot.exists() and shot.stat().st_size > 20_000
     width, height, distinct = png_facts(shot)
     assert (width, height) == (1400, 2000) and distinct > 50
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_every_drawn_element_lies_inside_its_picture(tmp_path):
+    """Agents asking each other (arcs right of their column, with labels) and long labels stay in view."""
+    project = Project(tmp_path / "project", runs=tmp_path / "runs")
+    (project.root / "crews").mkdir(parents=True)
+    t0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    run_id = "20260102-030405-chatty-beef"
+    with open_store(project) as store:
+        store.create_run(id=run_id, crew="chatty", inputs={}, profile="scripted", crew_hash="0" * 16,
+                         status=RunStatus.COMPLETED, started_at=_stamp(t0, 0), finished_at=_stamp(t0, 60),
+                         run_dir=str(tmp_path / "runs" / run_id))
+        agents = ["planner", "writer", "checker", "editor"]
+        for i, agent in enumerate(agents):
+            store.save_task(run_id, f"a_rather_long_task_name_{i}", position=i, agent=agent, role=agent.title(),
+                            status=TaskStatus.COMPLETED, output="ok", started_at=_stamp(t0, i * 10),
+                            finished_at=_stamp(t0, i * 10 + 9))
+        for n, (a, b) in enumerate([(a, b) for a in agents for b in agents if a != b] * 2):
+            store.add_delegation(run_id, task=f"a_rather_long_task_name_{n % 4}", manager=a, coworker=b,
+                                 kind="ask", request="?", at=_stamp(t0, n))
+    dom = _chromium(tmp_path, "--dump-dom", write_report(project, run_id).resolve().as_uri()).stdout
+    assert 'data-graph-overflow="0"' in dom and 'data-timeline-overflow="0"' in dom

@@ -5,6 +5,7 @@ Everything here is geometry (positions, path ``d`` strings, clipped text); the
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from .data import RunData
 
 NODE_W, NODE_H, ROW_GAP = 270, 50, 78
 TASK_X, AGENT_X, MANAGER_X, TOP = 80, 420, 840, 24
+MARGIN, ARROW, LABEL_CHAR_W = 12, 7, 6.6  # px: around the picture, an arrowhead, a label character at 11 px
 TITLE_CHARS = int((NODE_W - 24) / 7.5)  # about 7.5 px a character at 13 px
 DOT = " \u00b7 "
 
@@ -69,6 +71,8 @@ class Edge:
     d: str = ""  # the SVG path, set by the layout
     label_x: float = 0
     label_y: float = 0
+    right: float = 0  # how far the drawn curve and its label reach, for the picture's size
+    bottom: float = 0
 
     @property
     def css_class(self) -> str:
@@ -92,11 +96,14 @@ class Graph:
 
     @property
     def width(self) -> int:
-        return (MANAGER_X if self.managers else AGENT_X) + NODE_W + 20
+        # arcs between agents of one column bulge to the right of it: the picture must hold them
+        columns = (MANAGER_X if self.managers else AGENT_X) + NODE_W + 20
+        return math.ceil(max([columns, *(e.right + MARGIN for e in self.edges)]))
 
     @property
     def height(self) -> int:
-        return TOP * 2 + (self.rows - 1) * ROW_GAP + NODE_H
+        rows = TOP * 2 + (self.rows - 1) * ROW_GAP + NODE_H
+        return math.ceil(max([rows, *(e.bottom + MARGIN for e in self.edges)]))
 
     @property
     def lanes(self) -> list[str]:
@@ -218,13 +225,39 @@ def _route(graph: Graph) -> None:
         if edge.source in nodes and edge.target in nodes:
             nth = pair_count.get((edge.source, edge.target), 0)
             pair_count[(edge.source, edge.target)] = nth + 1
-            edge.d, (edge.label_x, edge.label_y) = _path(edge, nodes[edge.source], nodes[edge.target], nth)
+            edge.d, (edge.label_x, edge.label_y), points = _path(edge, nodes[edge.source], nodes[edge.target], nth)
+            half_label = len(edge.label) * LABEL_CHAR_W / 2
+            edge.right = max([*_curve_xs(points), edge.label_x + half_label if edge.label else 0.0])
+            edge.bottom = max(_curve_ys(points)) + ARROW
             drawn.append(edge)
     graph.edges = drawn
 
 
-def _path(edge: Edge, a: Node, b: Node, nth: int) -> tuple[str, tuple[float, float]]:
-    """The edge's path and where its label goes."""
+Point = tuple[float, float]
+Route = tuple[str, Point, list[Point]]  # the SVG path, where its label goes, the curve's control points
+
+
+def _sample(points: list[Point], steps: int = 24) -> list[Point]:
+    """Points on the cubic Bezier curve ``points`` (start, two controls, end)."""
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = points
+    out = []
+    for i in range(steps + 1):
+        t = i / steps
+        a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t ** 2, t ** 3
+        out.append((a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3))
+    return out
+
+
+def _curve_xs(points: list[Point]) -> list[float]:
+    return [x + ARROW for x, _ in _sample(points)]
+
+
+def _curve_ys(points: list[Point]) -> list[float]:
+    return [y for _, y in _sample(points)]
+
+
+def _path(edge: Edge, a: Node, b: Node, nth: int) -> Route:
+    """The edge's path, where its label goes, and the curve's control points."""
     if a.kind == b.kind == "task":  # context: an arc on the left of the task column
         rows = round(abs(b.y - a.y) / ROW_GAP)  # longer links bulge further, up to the margin
         return _arc(a.x, a.y, b.y, -min(24 + 12 * (rows - 1), 90))
@@ -233,17 +266,17 @@ def _path(edge: Edge, a: Node, b: Node, nth: int) -> tuple[str, tuple[float, flo
     return _across(a, b, nth, spread=edge.kind == "delegation")
 
 
-def _arc(x: float, top_a: float, top_b: float, bulge: float) -> tuple[str, tuple[float, float]]:
+def _arc(x: float, top_a: float, top_b: float, bulge: float) -> Route:
     """A curve leaving and re-entering one side (x) of a column, bulging sideways by ``bulge``.
 
     It leaves a little above the middle of a node and arrives a little below, so links in and out stay apart.
     """
     y1, y2, bx = top_a + NODE_H / 2 - 6, top_b + NODE_H / 2 + 6, x + bulge
     path = f"M{x:.1f},{y1:.1f} C{bx:.1f},{y1:.1f} {bx:.1f},{y2:.1f} {x:.1f},{y2:.1f}"
-    return path, (x + bulge * 0.75, (y1 + y2) / 2)
+    return path, (x + bulge * 0.75, (y1 + y2) / 2), [(x, y1), (bx, y1), (bx, y2), (x, y2)]
 
 
-def _across(a: Node, b: Node, nth: int, spread: bool) -> tuple[str, tuple[float, float]]:
+def _across(a: Node, b: Node, nth: int, spread: bool) -> Route:
     """A curve from a's side facing b to b's side facing a; delegations fan out and stay apart."""
     ax, bx = (a.x + NODE_W, b.x) if a.x < b.x else (a.x, b.x + NODE_W)
     ay, by = a.y + NODE_H / 2, b.y + NODE_H / 2
@@ -252,4 +285,5 @@ def _across(a: Node, b: Node, nth: int, spread: bool) -> tuple[str, tuple[float,
         by += nth * 8
     dx = (bx - ax) / 2
     path = f"M{ax:.1f},{ay:.1f} C{ax + dx:.1f},{ay:.1f} {bx - dx:.1f},{by:.1f} {bx:.1f},{by:.1f}"
-    return path, ((ax + bx) / 2, (ay + by) / 2 - 5 + (nth * 14 if spread else 0))
+    label = ((ax + bx) / 2, (ay + by) / 2 - 5 + (nth * 14 if spread else 0))
+    return path, label, [(ax, ay), (ax + dx, ay), (bx - dx, by), (bx, by)]
