@@ -9,20 +9,20 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cache import checked
 from .discover import CrewPackage, discover, find
 from .environment import Environment, load_dotenv
-from .errors import InputError, RolecallError
-from .inputs import bind, parse_pairs
+from .errors import ConfigError, InputError, RolecallError
+from .inputs import InputSpec, bind, parse_pairs
 from .problem import Problem, only_errors
 from .project import Project
-from .validate import validate
 
 if TYPE_CHECKING:
-    from .definition import CrewDefinition
+    from .outline import CrewOutline
     from .result import RunResult
 
 # the API (and the run store behind it) loads in the commands that use it: `list` stays fast
@@ -63,13 +63,12 @@ def cmd_list(project: Project, args: argparse.Namespace) -> int:
         print("no crews yet; create one with: python main.py new NAME")
         return EXIT_OK
     rows = [("NAME", "PROCESS", "AGENTS", "TASKS", "DESCRIPTION")]
-    profiles = _profiles(project)
     for name, package in crews.items():
-        crew = validate(project, package, profiles).crew
+        crew = checked(project, package).outline
         if crew is None:
             rows.append((name, "-", "-", "-", f"INVALID: run `python main.py validate {name}`"))
             continue
-        rows.append((name, crew.spec.process, str(len(crew.agents)), str(len(crew.tasks)), crew.spec.description))
+        rows.append((name, crew.process, str(len(crew.agents)), str(len(crew.tasks)), crew.description))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=False)) + "  " + row[4])
@@ -78,11 +77,10 @@ def cmd_list(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_show(project: Project, args: argparse.Namespace) -> int:
-    from . import api
     from .describe import show
-    crew = api.load_crew(args.crew, project)
+    crew, warnings = _outline(project, args.crew)
     print(show(crew))
-    print_problems(crew.warnings, project)
+    print_problems(warnings, project)
     return EXIT_OK
 
 
@@ -90,9 +88,8 @@ def cmd_validate(project: Project, args: argparse.Namespace) -> int:
     crews, problems = discover(project)
     packages: list[CrewPackage] = [find(project, name) for name in args.crews] if args.crews else list(crews.values())
     failed = 0
-    profiles = _profiles(project)
     for package in packages:
-        result = validate(project, package, profiles)
+        result = checked(project, package)
         problems += result.problems
         failed += not result.ok
         print(f"{package.name}: {'ok' if result.ok else 'INVALID'}")
@@ -103,19 +100,18 @@ def cmd_validate(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_plan(project: Project, args: argparse.Namespace) -> int:
-    from . import api
     from .describe import plan
-    crew = api.load_crew(args.crew, project)
-    _, values = _inputs(crew, args.input)
+    crew, warnings = _outline(project, args.crew)
+    _, values = _inputs({i.name: i for i in crew.inputs}, args.input)
     print(plan(crew, values))
-    print_problems(crew.warnings, project)
+    print_problems(warnings, project)
     return EXIT_OK
 
 
 def cmd_run(project: Project, args: argparse.Namespace) -> int:
     from . import api
     crew = api.load_crew(args.crew, project)
-    given, _ = _inputs(crew, args.input)  # bad inputs are reported before the run starts
+    given, _ = _inputs(crew.inputs, args.input)  # bad inputs are reported before the run starts
     print_problems(crew.warnings, project)
     return _show_result(args, lambda on_event: api.run(
         crew, given, llm=args.llm, max_cost=args.max_cost, approve_all=args.approve_all, on_event=on_event,
@@ -207,15 +203,18 @@ def cmd_schema(project: Project, args: argparse.Namespace) -> int:
 
 # --- helpers --------------------------------------------------------------------
 
-def _profiles(project: Project) -> list[str]:
-    from .llm.profiles import load_config
-    return list(load_config(project.config_dir).profiles)
+def _outline(project: Project, name: str) -> tuple[CrewOutline, list[Problem]]:
+    """The crew's outline and warnings (from the validation cache when it is current)."""
+    result = checked(project, find(project, name))
+    if result.outline is None:
+        raise ConfigError(result.problems)
+    return result.outline, result.problems
 
 
-def _inputs(crew: CrewDefinition, pairs: list[str]) -> tuple[dict[str, str], dict[str, Any]]:
+def _inputs(declared: Mapping[str, InputSpec], pairs: list[str]) -> tuple[dict[str, str], dict[str, Any]]:
     """``--input`` pairs as given, and as the crew's typed values; every problem at once."""
     given, problems = parse_pairs(pairs)
-    values, more = bind(crew.inputs, given)
+    values, more = bind(declared, given)
     if problems or more:
         raise InputError(problems + more)
     return given, values

@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import InputError
 from .problem import Problem, did_you_mean
-from .spec import InputSpec
+
+
+class InputSpec(Protocol):
+    """A declared input: crew.yaml's ``InputSpec``, or its outline in the validation cache."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def default(self) -> Any: ...
+    @property
+    def description(self) -> str: ...
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}

@@ -103,3 +103,34 @@ def test_run_prints_output_writes_run_folder_and_exits_0(capsys, tmp_path, monke
     assert code == 0 and last["status"] == "completed" and last["output"]
     assert sorted(p.name for p in (tmp_path / "runs" / last["run_id"]).iterdir())[:2] == [
         "01_research_task.md", "02_reporting_task.md"]
+
+
+def test_an_unchanged_crew_is_listed_from_the_cache_and_any_change_revalidates(tmp_project, capsys):
+    write_files(tmp_project.crews_dir / "memo", {
+        "config/agents.yaml": "w: {role: Writer, goal: Write, backstory: Brief.}\n",
+        "config/tasks.yaml": "t: {description: Draft it, expected_output: A memo, agent: w}\n",
+        "crew.yaml": "description: first words\n",
+    })
+    assert main(["list"], project_root=tmp_project.root) == 0
+    assert "first words" in capsys.readouterr().out
+    [entry] = (tmp_project.root / ".rolecall-cache" / "validation").glob("memo.json")
+    write_files(tmp_project.crews_dir / "memo", {"crew.yaml": "description: second words\n"})
+    assert main(["list"], project_root=tmp_project.root) == 0
+    assert "second words" in capsys.readouterr().out
+    write_files(tmp_project.crews_dir / "memo", {"config/tasks.yaml": "t: {description: Draft it, agent: w}\n"})
+    assert main(["validate", "memo"], project_root=tmp_project.root) == 2
+    assert "t: missing required key 'expected_output'" in capsys.readouterr().err
+    assert entry.exists()
+
+
+def test_a_cached_crew_still_notices_a_missing_api_key(tmp_project, monkeypatch, capsys):
+    write_files(tmp_project.crews_dir / "search", {
+        "config/agents.yaml": "w: {role: Writer, goal: Write, backstory: Brief., tools: [SerperDevTool]}\n",
+        "config/tasks.yaml": "t: {description: Look it up, expected_output: Facts, agent: w}\n",
+        "crew.yaml": "{}\n",
+    })
+    monkeypatch.setenv("SERPER_API_KEY", "serper-test-key")
+    assert main(["validate", "search"], project_root=tmp_project.root) == 0
+    monkeypatch.delenv("SERPER_API_KEY")
+    assert main(["validate", "search"], project_root=tmp_project.root) == 2
+    assert "needs the environment variable SERPER_API_KEY" in capsys.readouterr().err

@@ -1,0 +1,173 @@
+"""Validation results kept between commands, so an unchanged crew is listed without revalidating.
+
+``list``, ``validate``, ``show`` and ``plan`` spend most of their time importing pydantic
+and building models (about 0.17 s), not checking. A cache entry holds what they print (a
+``CrewOutline`` and the problems), keyed by a hash of everything validation reads: the
+crew's files (contents; size and time for files over 256 KB), the project's ``tools/``,
+``config/llm.yaml``, the installed crewai_tools and rolecall's own code (so an entry is
+never trusted across rolecall versions or edits). Environment variables a tool needs are
+recorded by name with whether they were set, and checked again on every hit.
+
+Entries live in ``<project>/.rolecall-cache/validation/``; a folder that cannot be written
+only means no cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .discover import CrewPackage
+from .environment import Environment
+from .outline import CrewOutline
+from .problem import Problem
+from .project import Project
+
+FORMAT = 1
+SMALL = 256 << 10  # files up to this size are hashed by content
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What validating one crew package found, as plain data."""
+
+    outline: CrewOutline | None  # None when the crew has errors
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return self.outline is not None
+
+
+def checked(project: Project, package: CrewPackage, env: Mapping[str, str] | None = None) -> Checked:
+    """The crew's outline and problems, from the cache when nothing it depends on changed."""
+    env = Environment.current() if env is None else env
+    folder = project.root / ".rolecall-cache" / "validation"
+    key = _key(project, package)
+    found = _read(folder / f"{package.name}.json", key, env)
+    if found is not None:
+        return found
+    result, consulted = _validate(project, package, env)
+    _write(folder / f"{package.name}.json", key, result, consulted)
+    return result
+
+
+def _validate(project: Project, package: CrewPackage, env: Mapping[str, str]) -> tuple[Checked, dict[str, bool]]:
+    from .llm.profiles import load_config  # pydantic: only on a miss
+    from .validate import validate
+    recording = _Recording(env)
+    result = validate(project, package, load_config(project.config_dir, env).profiles, recording)
+    outline = CrewOutline.of(result.crew) if result.crew is not None else None
+    return Checked(outline, result.problems), recording.consulted
+
+
+# --- the key --------------------------------------------------------------------------------
+
+def _key(project: Project, package: CrewPackage) -> str:
+    digest = hashlib.sha256(f"format {FORMAT}\n{_code()}\n{_crewai_tools()}\n".encode())
+    for label, root in (("crew", package.path), ("tools", project.tools_dir)):
+        for file in _files(root):
+            digest.update(f"{label}:{file.relative_to(root)}\n".encode() + _stamp(file))
+    llm_yaml = project.config_dir / "llm.yaml"
+    digest.update(b"llm.yaml\n" + (_stamp(llm_yaml) if llm_yaml.is_file() else b"-"))
+    return digest.hexdigest()
+
+
+def _files(root: Path) -> Iterator[Path]:
+    if not root.is_dir():
+        return
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            yield Path(folder, name)
+
+
+def _stamp(file: Path) -> bytes:
+    try:
+        info = file.stat()
+        if info.st_size <= SMALL:
+            return hashlib.sha256(file.read_bytes()).digest()
+        return f"{info.st_size}:{info.st_mtime_ns}".encode()
+    except OSError:
+        return b"unreadable"
+
+
+@cache
+def _code() -> str:
+    """rolecall's own source, by size and modification time: any edit or upgrade starts afresh."""
+    from . import __version__
+    here = Path(__file__).parent
+    parts = [__version__] + [f"{f.relative_to(here)}:{f.stat().st_size}:{f.stat().st_mtime_ns}"
+                             for f in sorted(here.rglob("*.py"))]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@cache
+def _crewai_tools() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("crewai-tools")
+    except PackageNotFoundError:
+        return "-"
+
+
+# --- entries -------------------------------------------------------------------------------
+
+class _Recording(Mapping[str, str]):
+    """The environment, noting which variables validation looked at."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+        self.consulted: dict[str, bool] = {}
+
+    def __getitem__(self, name: str) -> str:
+        self.consulted[name] = name in self.env
+        return self.env[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.consulted[name] = bool(self.env.get(name))
+        return self.env.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            self.consulted[name] = name in self.env
+        return name in self.env
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.env)
+
+    def __len__(self) -> int:
+        return len(self.env)
+
+
+def _read(file: Path, key: str, env: Mapping[str, str]) -> Checked | None:
+    try:
+        entry = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if entry.get("key") != key or any(bool(env.get(n)) != was for n, was in entry.get("env", {}).items()):
+        return None
+    try:
+        outline = CrewOutline.from_data(entry["outline"]) if entry["outline"] is not None else None
+        problems = [Problem(**{**p, "file": Path(p["file"]) if p["file"] else None}) for p in entry["problems"]]
+    except (KeyError, TypeError):  # an entry from another shape of these classes
+        return None
+    return Checked(outline, problems)
+
+
+def _write(file: Path, key: str, result: Checked, consulted: dict[str, bool]) -> None:
+    entry = {"key": key, "env": consulted, "outline": result.outline.to_data() if result.outline else None,
+             "problems": [{"message": p.message, "file": str(p.file) if p.file else None, "line": p.line,
+                           "path": p.path, "hint": p.hint, "severity": p.severity} for p in result.problems]}
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = file.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(entry, default=str), encoding="utf-8")
+        os.replace(temporary, file)  # readers see the old entry or the new one, never half of one
+    except OSError:
+        pass
