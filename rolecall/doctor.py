@@ -26,11 +26,12 @@ PROBE_TIMEOUT = 2.0
 OPENAI_URL = "https://api.openai.com/v1"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Probe:
     profile: str
     url: str
-    verdict: str
+    verdict: str  # for people: "reachable (HTTP 200, 41 ms)", "unreachable (...)"
+    ready: bool = False  # answered GET /models with 2xx
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,10 @@ def _ready(name: str, profile: ProfileSpec, root: Path, env: Mapping[str, str], 
     key = profile.api_key_env or "OPENAI_API_KEY"
     if profile.provider == "openai" and not env.get(key) and not expand(profile.base_url, env):
         return f"no: {key} is not set (put {key}=... in .env, or use --llm local)"
-    verdict = next((p.verdict for p in probes if p.profile == name), "not probed")
-    return "yes" if verdict.startswith("reachable (") else f"no: {verdict}"
+    probe = next((p for p in probes if p.profile == name), None)
+    if probe is None:
+        return "no: not probed"
+    return "yes" if probe.ready else f"no: {probe.verdict}"
 
 
 def _local_models(config: LlmConfig, root: Path, env: Mapping[str, str]) -> list[str]:
@@ -146,12 +149,12 @@ def _probe_all(config: LlmConfig, env: Mapping[str, str]) -> list[Probe]:
             continue
         targets.append((name, base.rstrip("/"), env.get(profile.api_key_env or "OPENAI_API_KEY")))
     with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:  # all at once: ~2 s, not 2 s each
-        return list(pool.map(lambda t: Probe(t[0], t[1], _probe(t[1], t[2])), targets))
+        return list(pool.map(lambda t: _probe(t[0], t[1], t[2]), targets))
 
 
-def _probe(base: str, key: str | None) -> str:
+def _probe(profile: str, base: str, key: str | None) -> Probe:
     if not base.startswith(("http://", "https://")):
-        return "not probed: set base_url in config/llm.yaml"
+        return Probe(profile, base, "not probed: set base_url in config/llm.yaml")
     request = urllib.request.Request(f"{base}/models", headers={"User-Agent": "rolecall-doctor"})
     if key:
         request.add_header("Authorization", f"Bearer {key}")
@@ -162,12 +165,12 @@ def _probe(base: str, key: str | None) -> str:
     except urllib.error.HTTPError as exc:
         status = exc.code
     except (urllib.error.URLError, OSError) as exc:
-        why = getattr(exc, "reason", exc)
-        return f"unreachable ({why})"
+        return Probe(profile, base, f"unreachable ({getattr(exc, 'reason', exc)})")
     took = f"{(time.perf_counter() - started) * 1000:.0f} ms"
     if status in (401, 403):
-        return f"reachable, but the API key was {'refused' if key else 'missing'} (HTTP {status}, {took})"
+        return Probe(profile, base, f"reachable, but the API key was {'refused' if key else 'missing'} "
+                                    f"(HTTP {status}, {took})")
     if 200 <= status < 300:
-        return f"reachable (HTTP {status}, {took})"
-    return f"answers, but GET /models gave HTTP {status} ({took})"
+        return Probe(profile, base, f"reachable (HTTP {status}, {took})", ready=True)
+    return Probe(profile, base, f"answers, but GET /models gave HTTP {status} ({took})")
 
