@@ -58,8 +58,7 @@ def load_run(project: Project, run_id: str, env: Environment | None = None) -> R
             raise RunNotFound(Problem(f"no run '{run_id}' in {store.path}", hint="see python main.py runs"))
         key = run["id"]
         data = RunData(run, store.tasks(key), store.model_calls(key), store.tool_calls(key),
-                       store.delegations(key), store.approvals(key), store.events(key), None, "",
-                       Redactor.from_environment(env, project.env_file))
+                       store.delegations(key), store.approvals(key), store.events(key), None, "", store.redact)
     data.crew, data.crew_note = _crew_definition(project, run)
     return data
 
