@@ -53,6 +53,9 @@ def assemble(project: Project, crew: CrewDefinition, values: Mapping[str, Any], 
     for llm in llms.all().values():
         if hasattr(llm, "agent_keys"):  # the scripted model replays scripts by agent key
             llm.agent_keys.update({agent.role.strip(): key for key, agent in agents.items()})
+        if hasattr(llm, "tools_optional"):  # the local model's grammar: who may answer before a tool call
+            llm.tools_optional.update(agent.role.strip() for key, agent in agents.items()
+                                      if crew.agents[key].spec.tools_first is False)
     tasks: dict[str, Task] = {}
     for key, task in crew.tasks.items():
         tasks[key] = _task(crew, task, values, agents, tasks, make_tool)

@@ -28,6 +28,9 @@ class AgentSettings(Strict):
     llm: StrictStr | None = Field(None, description="Model profile from config/llm.yaml.")
     function_calling_llm: StrictStr | None = Field(None, description="Model profile used for tool calls.")
     tools: list[ToolRef] | None = Field(None, description="Tool names from the tool registry.")
+    tools_first: StrictBool | None = Field(
+        None, description="On the embedded local model an agent with tools must call one before its final "
+                          "answer (default); false lets it answer straight away.")
     allow_delegation: StrictBool | None = None
     verbose: StrictBool | None = None
     cache: StrictBool | None = None

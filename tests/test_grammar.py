@@ -14,7 +14,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from helpers import REPO
-from rolecall.llm.grammar import json_grammar, react_grammar, tool_specs
+from rolecall.llm.grammar import Shape, json_grammar, named_coworker, next_steps, react_grammar, tool_specs
 
 ROLES = ["solar storage Senior Data Researcher", "solar storage Reporting Analyst"]
 
@@ -192,3 +192,113 @@ def test_structured_task_final_answer_is_its_json(vocab: Any) -> None:
     assert accepts(vocab, grammar, "Thought: done\nFinal Answer: " + json.dumps({"title": "S", "points": ["a"]}))
     assert accepts(vocab, grammar, action("search_knowledge", {"query": "x"}))
     assert not accepts(vocab, grammar, "Thought: done\nFinal Answer: a free text report")
+
+
+# --- the crew's shape: delegate first, use a tool first ---------------------------------
+FLIGHTS = Tool("flight_search", Query)
+ASK = Tool("Ask question to coworker", Delegate, [Agent(r) for r in ROLES])
+FORMAT = ("Use the following format:\nThought: you should always think about what to do\nAction: the action "
+          "to take, only one name of [search_knowledge]\nAction Input: the input\nObservation: the result")
+
+
+def conversation(*steps: str) -> list[dict[str, Any]]:
+    """crewai's messages for one task: the format (with its example Observation), the task, then each step."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": FORMAT},
+                                      {"role": "user", "content": "Current Task: find flights"}]
+    for step in steps:
+        messages += [{"role": "assistant", "content": step},
+                     {"role": "user", "content": "Analyze the tool result. If requirements are met, provide the "
+                                                 "Final Answer. Otherwise, call the next tool."}]
+    return messages
+
+
+def ran(tool: str, args: dict[str, Any], answer: str = "a result") -> str:
+    return action(tool, args) + f"\nObservation: {answer}"
+
+
+def grammar_for(tools: list[Tool], messages: list[dict[str, Any]], shape: Shape) -> str:
+    allowed, final = next_steps(tool_specs(tools), messages, shape)
+    return react_grammar(allowed, final=final)
+
+
+MANAGER = Shape(manager=True)
+DELEGATED = ran("Delegate work to coworker", {"task": "t", "context": "c", "coworker": ROLES[0]}, "five facts")
+
+
+def test_a_manager_must_delegate_before_it_answers() -> None:
+    grammar = grammar_for([DELEGATE, ASK], conversation(), MANAGER)
+    assert '"Action: " "Delegate work to coworker"' in grammar
+    assert "Final Answer" not in grammar and "Ask question" not in grammar  # not asking instead of delegating
+    assert '"\\"solar storage Reporting Analyst\\""' in grammar  # still only the crew's roles
+
+
+def test_a_manager_answers_once_a_coworker_answered() -> None:
+    """No asking afterwards: the 0.5B manager asked the same question five times until crewai stopped the run."""
+    grammar = grammar_for([DELEGATE, ASK], conversation(DELEGATED), MANAGER)
+    assert '"Final Answer: " answer' in grammar and "Action" not in grammar
+
+
+def test_only_the_assistants_own_steps_count() -> None:
+    """The format's example and a task quoting an observation are not a tool's answer."""
+    messages = conversation()
+    messages[1]["content"] += "\nAction: Delegate work to coworker\nAction Input: {}\nObservation: quoted"
+    assert "Final Answer" not in grammar_for([DELEGATE, ASK], messages, MANAGER)
+
+
+def test_a_tool_agent_calls_a_tool_before_it_answers() -> None:
+    before = grammar_for([FLIGHTS], conversation(), Shape())
+    assert '"Action: " "flight_search"' in before and "Final Answer" not in before
+    after = grammar_for([FLIGHTS], conversation(ran("flight_search", {"query": "LHR LIS"})), Shape())
+    assert '"Final Answer: " answer' in after and '"Action: " "flight_search"' in after
+
+
+def test_a_tool_agent_that_may_delegate_still_uses_its_own_tool_first() -> None:
+    before = grammar_for([FLIGHTS, DELEGATE], conversation(), Shape())
+    assert '"Action: " "flight_search"' in before and "Delegate" not in before and "Final Answer" not in before
+    delegated_only = grammar_for([FLIGHTS, DELEGATE], conversation(DELEGATED), Shape())
+    assert "Final Answer" not in delegated_only
+
+
+def test_tools_first_false_lets_an_agent_answer_straight_away() -> None:
+    grammar = grammar_for([FLIGHTS], conversation(), Shape(tools_first=False))
+    assert '"Final Answer: " answer' in grammar and '"Action: " "flight_search"' in grammar
+
+
+def test_crewai_asking_for_the_final_answer_gets_one() -> None:
+    """After max_iter crewai demands an answer; refusing it would loop an agent that never got an observation."""
+    messages = conversation() + [{"role": "user", "content": "Now it's time you MUST give your absolute best "
+                                  "final answer. You'll ignore all previous instructions, stop using any tools"}]
+    for tools, shape in (([DELEGATE, ASK], MANAGER), ([FLIGHTS], Shape())):
+        allowed, final = next_steps(tool_specs(tools), messages, shape)
+        assert final and allowed == []
+
+
+def test_a_summarised_conversation_forces_nothing() -> None:
+    """crewai replaces a too-long conversation with a summary: the observations are gone, progress is unknown."""
+    messages = [{"role": "user", "content": "<summary>delegated, got five facts</summary>\n\nContinue the task "
+                 "from where the conversation left off. The above is a structured summary of prior context."}]
+    allowed, final = next_steps(tool_specs([DELEGATE, ASK]), messages, MANAGER)
+    assert final and [t.name for t in allowed] == [DELEGATE.name, ASK.name]
+
+
+def test_a_step_with_nothing_to_do_is_refused() -> None:
+    with pytest.raises(ValueError):
+        react_grammar([], final=False)
+
+
+def test_llama_cpp_holds_the_manager_to_delegating(vocab: Any) -> None:
+    grammar = grammar_for([DELEGATE, ASK], conversation(), MANAGER)
+    delegate = action("Delegate work to coworker", {"task": "t", "context": "c", "coworker": ROLES[1]})
+    assert accepts(vocab, grammar, delegate)
+    assert not accepts(vocab, grammar, "Thought: I know it\nFinal Answer: the report")
+    assert not accepts(vocab, grammar, action("Ask question to coworker",
+                                              {"task": "t", "context": "c", "coworker": ROLES[1]}))
+
+
+def test_a_task_naming_one_coworker_goes_to_that_coworker() -> None:
+    roles = ["Flight Agent", "Hotel Agent"]
+    tools = tool_specs([Tool("Delegate work to coworker", Delegate, [Agent(r) for r in roles]), FLIGHTS])
+    delegate, flights = named_coworker(tools, "Do not answer yourself.\nHave the flight  agent find flights.")
+    assert delegate.coworkers == ["Flight Agent"] and flights == tools[1]
+    for text in ("Flights go to the Flight Agent, hotels to the Hotel Agent.", "Plan the trip."):
+        assert named_coworker(tools, text) == tools  # several or none named: the manager chooses

@@ -14,6 +14,12 @@ it calls tools and delegates reliably. The grammar is built from the tool
 objects crewai runs (name + ``args_schema``), never from prompt text; the
 ``coworker`` argument of the delegation tools is limited to the real roles.
 
+It also keeps the crew's shape (``next_steps``): a manager's first step on a task
+is a delegation and it answers only once a coworker's answer came back; an agent
+with tools calls one before it answers. Measured on the 0.5B model without these
+rules: the managed research report's manager wrote the report itself, and
+trip_planner's manager answered the flight task with an invented flight.
+
 Pure Python, no llama.cpp: grammars are plain text that llama.cpp parses.
 """
 from __future__ import annotations
@@ -21,10 +27,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..delegation import COWORKER_FIELDS
+from ..delegation import ASK_TOOL, COWORKER_FIELDS, DELEGATE_TOOL, kind_of, sanitized
 
 # crewai's delegation tools match the coworker by role (case-insensitive); only real roles are admitted
 
@@ -70,14 +76,90 @@ def tool_specs(tools: Iterable[Any]) -> list[ToolSpec]:
     return specs
 
 
+def named_coworker(tools: list[ToolSpec], task_text: str) -> list[ToolSpec]:
+    """Delegation tools limited to the one coworker the task's text names, when it names exactly one.
+
+    An unbound task that says "Have the Flight Agent find flights" is meant for that coworker;
+    the 0.5B manager still picks another one now and then. A task naming none or several
+    (a router's rules) leaves the choice to the manager.
+    """
+    text = " ".join(task_text.split()).lower()
+    named = {r for t in tools for r in t.coworkers if re.search(rf"\b{re.escape(r.lower())}\b", text)}
+    if len(named) != 1:
+        return tools
+    return [replace(t, coworkers=sorted(named)) if t.coworkers else t for t in tools]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the crew expects of the agent making a call."""
+
+    manager: bool = False  # a hierarchical crew's manager: delegates before it answers
+    tools_first: bool = True  # an agent with tools of its own calls one before it answers
+
+
+# crewai's own words (translations/en.json): errors.force_final_answer, sent once max_iter is
+# reached, and the summary crewai puts in place of a conversation too long for the context
+_FORCED_FINAL = "must give your absolute best final answer"
+_SUMMARISED = "structured summary of prior context"
+# a step crewai ran: it appends the tool's answer to the model's own step, as the assistant
+_RAN = re.compile(r"^Action: *([^\n]+?) *\nAction Input:.*?\nObservation:", re.MULTILINE | re.DOTALL)
+_DELEGATION = {sanitized(DELEGATE_TOOL), sanitized(ASK_TOOL)}
+
+
+def observed_tools(messages: Iterable[dict[str, Any]]) -> set[str]:
+    """Sanitised names of the tools whose answer came back in this conversation.
+
+    Only the assistant's turns count: the system prompt shows the format with an example
+    ``Observation:`` line, and a task's text may quote one.
+    """
+    seen = set()
+    for message in messages:
+        if message.get("role") == "assistant" and isinstance(message.get("content"), str):
+            seen |= {sanitized(name) for name in _RAN.findall(message["content"])}
+    return seen
+
+
+def next_steps(tools: list[ToolSpec], messages: list[dict[str, Any]], shape: Shape) -> tuple[list[ToolSpec], bool]:
+    """The tools the next step may call, and whether it may be the Final Answer.
+
+    Decided from this call's messages alone, since crewai hands each call the whole
+    conversation of the task (one executor per task, so a new task starts clean). Where the
+    conversation cannot show the progress any more, nothing is forced: crewai asking for the
+    final answer (after max_iter) gets one, and a summarised conversation may do any step,
+    so a rule never deadlocks an agent.
+    """
+    last_user = next((str(m.get("content") or "") for m in reversed(messages) if m.get("role") == "user"), "")
+    if _FORCED_FINAL in last_user.lower():
+        return [], True
+    if any(_SUMMARISED in str(m.get("content") or "") for m in messages):
+        return tools, True
+    seen = observed_tools(messages)
+    if shape.manager:
+        # Delegate first, then answer: never Ask. Measured on the 0.5B model: a manager that may
+        # ask first gets an answer to a question and writes the task's result itself; one that may
+        # ask after its delegation (task_router) asked the same question five times until crewai
+        # stopped the run (ToolExecutionFailedError). One delegation per task is the crew's shape.
+        delegate = [t for t in tools if sanitized(t.name) == sanitized(DELEGATE_TOOL)]
+        if delegate:
+            return ([], True) if seen & _DELEGATION else (delegate, False)
+    elif shape.tools_first:
+        own = [t for t in tools if kind_of(t.name) is None]
+        if own and not seen & {sanitized(t.name) for t in own}:
+            return own, False
+    return tools, True
+
+
 def react_grammar(tools: list[ToolSpec], thought_chars: int = 200, arg_chars: int = 400,
-                  final_schema: dict[str, Any] | None = None) -> str:
-    """A grammar for one ReAct step with these tools (Final Answer is always allowed).
+                  final_schema: dict[str, Any] | None = None, final: bool = True) -> str:
+    """A grammar for one ReAct step with these tools, and a Final Answer unless ``final`` is False.
 
     Tool argument strings are capped at ``arg_chars`` (or the schema's ``maxLength``): a small
     model otherwise keeps writing inside a JSON string until it runs out of tokens.
     ``final_schema`` makes the final answer a JSON document of that schema (structured output).
     """
+    if not final and not tools:
+        raise ValueError("a step with neither a tool nor a final answer")
     out = _Rules()
     calls = []
     for i, tool in enumerate(tools):
@@ -85,13 +167,15 @@ def react_grammar(tools: list[ToolSpec], thought_chars: int = 200, arg_chars: in
         args = out.schema(schema, f"tool{i}-args", schema, string_cap=arg_chars)
         # name and input are one alternative, so a tool's input always matches that tool
         calls.append(f'"Action: " {_literal(tool.name)} "\\nAction Input: " {args}')
-    final_body = out.schema(final_schema, "final-json", final_schema) if final_schema else "answer"
-    steps = ['"Final Answer: " ' + final_body] + calls
+    steps = list(calls)
+    if final:
+        final_body = out.schema(final_schema, "final-json", final_schema) if final_schema else "answer"
+        steps.insert(0, '"Final Answer: " ' + final_body)
+        # the answer runs until the model ends its turn: any text, newlines included
+        out.add("answer", r"[^\x00]+")
     out.add("root", '"Thought: " thought "\\n" step')
     out.add("thought", f"[^\\n]{{1,{thought_chars}}}")
     out.add("step", " | ".join(f"( {s} )" for s in steps))
-    # the answer runs until the model ends its turn: any text, newlines included
-    out.add("answer", r"[^\x00]+")
     return out.render()
 
 

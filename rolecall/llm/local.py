@@ -8,8 +8,10 @@ turn does not pay for its whole prompt again.
 
 Agents with tools, and managers, generate under a grammar that only admits a
 well-formed step of crewai's text protocol (``grammar.py``, sampled by
-``sampling.py``); everything else generates freely, which is faster and all
-crewai needs there. Threads follow the free cores (``cpu.py``).
+``sampling.py``) that keeps the crew's shape: a manager delegates before it
+answers, an agent with tools calls one first (unless its ``tools_first: false``).
+Everything else generates freely, which is faster and all crewai needs there.
+Threads follow the free cores (``cpu.py``).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from ..errors import ModelUnavailable
 from ..problem import Problem
 from .base import CallContext, Completion, RolecallLLM, as_messages
 from .cpu import CpuWatch, cores
-from .grammar import json_grammar, react_grammar, tool_specs
+from .grammar import Shape, json_grammar, named_coworker, next_steps, react_grammar, tool_specs
 from .profiles import ProfileSpec, expand
 from .sampling import REPEAT_PENALTY, GrammarGate
 from .weights import locate
@@ -115,6 +117,7 @@ class LocalLLM(RolecallLLM):
     max_tokens: int | None = DEFAULT_MAX_TOKENS
     temperature: float | None = 0.0
     last_threads: int = 0  # threads the last call ran with (for benchmarks and doctor)
+    tools_optional: set[str] = set()  # roles whose agents may answer without a tool call (tools_first: false)
     _engine: Engine | None = PrivateAttr(default=None)
 
     def get_context_window_size(self) -> int:
@@ -138,8 +141,13 @@ class LocalLLM(RolecallLLM):
             # a structured task's final answer must already be its JSON: crewai then validates it
             # as is, instead of asking the model again to convert free text
             final_schema = _response_schema(_task_model(ctx.task))
-            grammar = react_grammar(tool_specs(tools), thought_chars=THOUGHT_CHARS, arg_chars=ARG_CHARS,
-                                    final_schema=final_schema)
+            shape = Shape(manager=ctx.is_manager, tools_first=ctx.role not in self.tools_optional)
+            specs = tool_specs(tools)
+            if ctx.is_manager:
+                specs = named_coworker(specs, str(getattr(ctx.task, "description", "") or ""))
+            allowed, final = next_steps(specs, ctx.messages, shape)
+            grammar = react_grammar(allowed, thought_chars=THOUGHT_CHARS, arg_chars=ARG_CHARS,
+                                    final_schema=final_schema, final=final)
             out = self.generate(ctx.messages, grammar, tidy=final_schema is None)
             return Completion(out.text, out.prompt_tokens, out.completion_tokens)
         schema = _response_schema(ctx.response_model)
