@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/cli_startup.py
 	$(PY) bench/local_model.py
+	$(PY) bench/local_shapes.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache .rolecall-cache

@@ -29,12 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rolecall.delegation import ASK_TOOL, DELEGATE_TOOL  # noqa: E402
 from rolecall.environment import quiet_crewai  # noqa: E402
 from rolecall.project import Project  # noqa: E402
 
 quiet_crewai()
 
-DELEGATION_TOOLS = {"Delegate work to coworker", "Ask question to coworker"}
+DELEGATION_TOOLS = {DELEGATE_TOOL, ASK_TOOL}
 GOALS = {"research_report": 15.0, "research_report_managed": 45.0}
 
 # Unbound tasks of the shipped hierarchical crews, read off each task's text: the description
