@@ -148,4 +148,4 @@ def find(project: Project, name: str) -> CrewPackage:
         return CrewPackage(folder.resolve().name, folder.resolve(), str(folder))
     hint = did_you_mean(name, crews) or (
         f"known crews: {', '.join(crews)}" if crews else "create one with: python main.py new NAME")
-    raise ConfigError(Problem(f"no crew named '{name}'", hint=hint))
+    raise ConfigError(Problem(f"no crew named '{name}'", project.crews_dir, hint=hint))
