@@ -152,3 +152,20 @@ def test_a_task_name_other_than_its_key_is_reported_not_dropped(tmp_project):
     assert [p.render(tmp_project.root) for p in crew.warnings] == [
         "crews/named/config/tasks.yaml:2: draft.name: warning: 'name' is not used: rolecall names this task "
         "by its key 'draft' (remove it, or rename the task key to 'First draft')"]
+
+
+def test_fallback_problems_in_llm_yaml_name_the_file_and_line(tmp_project):
+    config = tmp_project.root / "myconfig"
+    write_files(config, {"llm.yaml": "profiles:\n  a:\n    provider: scripted\n    fallback: [b]\n"
+                                     "  b:\n    provider: scripted\n    fallback: [a]\n"})
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    [problem] = caught.value.problems
+    assert problem.render(tmp_project.root).startswith(
+        "myconfig/llm.yaml:7: profiles.b.fallback: model profiles fall back in a circle: a -> b -> a")
+    write_files(config, {"llm.yaml": "profiles:\n  a:\n    provider: scripted\n    fallback: [loca]\n"})
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert [p.render(tmp_project.root) for p in caught.value.problems] == [
+        "myconfig/llm.yaml:4: profiles.a.fallback[0]: profile 'a': fallback 'loca' is not a model profile "
+        "(did you mean 'local'?)"]
