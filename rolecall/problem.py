@@ -1,7 +1,6 @@
 """A problem found in a crew's files or a command's input, located as precisely as we can."""
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     names = [c for c in choices if isinstance(c, str)]
     if len(word) > 200:  # difflib is quadratic: a pasted paragraph is not a typo
         return ""
+    import difflib  # only when something is wrong; `list` should not pay for it
     close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 
