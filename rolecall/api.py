@@ -115,13 +115,10 @@ def stored_run(run_id: str, project: ProjectLike = None) -> Row:
     """The stored run with this id (or unique id prefix)."""
     from .context import open_store, store_exists
     chosen = project_of(project)
-    row = None
-    if store_exists(chosen):  # a project with no store has no runs; do not create an empty one to say so
-        with open_store(chosen) as store:
-            row = store.run(run_id)
-    if row is None:
-        raise RunNotFound(Problem(f"no run '{run_id}'", hint="see python main.py runs"))
-    return row
+    if not store_exists(chosen):  # a project with no store has no runs; do not create an empty one to say so
+        raise RunNotFound(Problem(f"no run '{run_id}' (no run was recorded yet)", hint="see python main.py runs"))
+    with open_store(chosen) as store:
+        return store.require_run(run_id)
 
 
 def write_report(run_id: str, *, out: str | os.PathLike[str] | None = None, project: ProjectLike = None) -> Path:

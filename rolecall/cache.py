@@ -90,9 +90,19 @@ def _files(root: Path) -> Iterator[Path]:
 def _stamp(file: Path) -> bytes:
     try:
         info = file.stat()
-        if info.st_size <= SMALL:
-            return hashlib.sha256(file.read_bytes()).digest()
+    except OSError:
+        return b"unreadable"
+    if info.st_size > SMALL:
         return f"{info.st_size}:{info.st_mtime_ns}".encode()
+    return _content(str(file), info.st_size, info.st_mtime_ns)
+
+
+@cache
+def _content(file: str, size: int, mtime_ns: int) -> bytes:
+    """A small file's hash, read once per version of it: the project's tools/ is part of every crew's
+    key, and `list` asks for all of them."""
+    try:
+        return hashlib.sha256(Path(file).read_bytes()).digest()
     except OSError:
         return b"unreadable"
 

@@ -52,6 +52,13 @@ class Environment(Mapping[str, str]):
     def current(cls) -> Environment:
         return cls(dict(os.environ))
 
+    @classmethod
+    def of(cls, env: Mapping[str, str] | None) -> Environment:
+        """``env`` as an Environment (a plain mapping wrapped), or the current one for None."""
+        if env is None:
+            return cls.current()
+        return env if isinstance(env, Environment) else cls(env)
+
     # --- Mapping: any variable by name (API keys named in profiles, ${VAR} in llm.yaml) ----
     def __getitem__(self, name: str) -> str:
         return self.variables[name]
@@ -114,5 +121,3 @@ class Environment(Mapping[str, str]):
         """HF_ENDPOINT: the Hugging Face Hub's own variable for mirrors (tests use a local one)."""
         return self.get("HF_ENDPOINT") or None
 
-    def is_set(self, name: str) -> bool:
-        return bool(self.get(name))

@@ -21,7 +21,7 @@ from typing import Any
 from .capture import crewai_output_recorded
 from .context import RunContext
 from .definition import CrewDefinition
-from .errors import RunNotFound, RunStateError
+from .errors import RunStateError
 from .llm.profiles import choose
 from .problem import Problem
 from .record import Listener, Recorder
@@ -55,9 +55,7 @@ def start_run(context: RunContext, crew: CrewDefinition, values: Mapping[str, An
 
 def resumable_run(context: RunContext, run_id: str) -> Row:
     """The stored run, if it exists and has something left to do."""
-    row = context.store.run(run_id)
-    if row is None:
-        raise RunNotFound(Problem(f"no run '{run_id}' in {context.store.path}", hint="see python main.py runs"))
+    row = context.store.require_run(run_id)
     if not RunStatus(row["status"]).resumable:
         raise RunStateError(Problem(f"run {row['id']} is {row['status']}; there is nothing to resume"))
     return row

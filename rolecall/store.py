@@ -120,6 +120,15 @@ class RunStore:
         run["inputs"] = json.loads(run["inputs"])
         return run
 
+    def require_run(self, run_id: str) -> Row:
+        """Like ``run``, but a run that is not there is a ``RunNotFound`` saying where it looked."""
+        row = self.run(run_id)
+        if row is None:
+            from .errors import RunNotFound
+            from .problem import Problem
+            raise RunNotFound(Problem(f"no run '{run_id}' in {self.path}", hint="see python main.py runs"))
+        return row
+
     def runs(self, crew: str | None = None, limit: int = 20) -> Iterator[Row]:
         """Newest first, each with its calls, tokens and cost summed."""
         sql = ("SELECT r.*, COALESCE(SUM(m.prompt_tokens), 0) AS prompt_tokens, "

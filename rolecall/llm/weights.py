@@ -74,7 +74,7 @@ class Located:
 
 # --- where things live ----------------------------------------------------------
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    return _environment(env).cache_dir
+    return Environment.of(env).cache_dir
 
 
 def models_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -85,7 +85,7 @@ def models_dir(env: Mapping[str, str] | None = None) -> Path:
 def lookup(model: str | None, file: str | None = None, *, root: Path,
            env: Mapping[str, str] | None = None) -> Lookup:
     """Which file a local profile would use, without side effects; relative paths mean ``root``."""
-    environment = _environment(env)
+    environment = Environment.of(env)
     if environment.local_model:
         path = _user_path(environment.local_model, root, environment)
         if path.is_file():
@@ -119,7 +119,7 @@ def locate(model: str | None, file: str | None = None, *, root: Path, env: Mappi
     Raises ``ModelUnavailable`` when there is no usable file (``ConfigError`` for an unknown
     model name); ``progress`` gets one line per step of a fetch (default: stderr).
     """
-    environment = _environment(env)
+    environment = Environment.of(env)
     say = progress or _stderr
     found = lookup(model, file, root=root, env=environment)
     if found.path is not None:
@@ -164,12 +164,6 @@ def check_gguf(path: Path, source: str) -> None:
 
 
 # --- helpers -----------------------------------------------------------------------
-def _environment(env: Mapping[str, str] | None) -> Environment:
-    if env is None:
-        return Environment.current()
-    return env if isinstance(env, Environment) else Environment(env)
-
-
 _VAR = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..context import open_store
 from ..environment import Environment
-from ..errors import RolecallError, RunNotFound
-from ..problem import Problem
+from ..errors import RolecallError
 from ..project import Project
 from ..redact import Redactor
 from ..template import fill
@@ -53,9 +52,7 @@ def load_run(project: Project, run_id: str, env: Environment | None = None) -> R
     """Read one run (``run_id`` may be a unique prefix) back from the project's run store."""
     env = env or Environment.current()
     with open_store(project, env) as store:
-        run = store.run(run_id)
-        if run is None:
-            raise RunNotFound(Problem(f"no run '{run_id}' in {store.path}", hint="see python main.py runs"))
+        run = store.require_run(run_id)
         key = run["id"]
         data = RunData(run, store.tasks(key), store.model_calls(key), store.tool_calls(key),
                        store.delegations(key), store.approvals(key), store.events(key), None, "", store.redact)
