@@ -22,11 +22,63 @@ class Strict(BaseModel):
 ToolRef = StrictStr | dict[StrictStr, dict[StrictStr, Any]]
 
 
+class ModelSpec(Strict):
+    """CrewAI's object form of ``llm:`` (JSON crews write it): a model string plus connection settings."""
+
+    model: StrictStr = Field(description="A CrewAI model string such as openai/gpt-4o or ollama/llama3.2.")
+    provider: StrictStr | None = Field(None, description="openai, anthropic, ollama, ...; else read from model.")
+    base_url: StrictStr | None = Field(None, description="Endpoint; ${VAR} reads the environment.")
+    api_key: StrictStr | None = Field(None, description="Write ${VAR}: a key itself does not belong in a file.")
+    api_version: StrictStr | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: StrictInt | None = Field(None, ge=1)
+    timeout: float | None = Field(None, gt=0)
+    seed: StrictInt | None = None
+
+
+# ``llm:``: a profile name from config/llm.yaml, a CrewAI model string, or CrewAI's object form.
+LlmRef = StrictStr | ModelSpec
+
+
+class EmbedderSpec(Strict):
+    """CrewAI's embedder setting: which embedding model memory and knowledge use."""
+
+    provider: StrictStr = Field(description="rolecall (embedded, offline; the default), openai, ollama, ...")
+    config: dict[StrictStr, Any] = Field(default_factory=dict, description="Provider settings, e.g. {model: ...}.")
+
+
+class KnowledgeConfigSpec(Strict):
+    results_limit: StrictInt | None = Field(None, ge=1, description="Passages retrieved per query.")
+    score_threshold: float | None = Field(None, ge=0, le=1)
+
+
+class PlanningSpec(Strict):
+    """crewai's PlanningConfig for an agent that plans before acting."""
+
+    reasoning_effort: Literal["low", "medium", "high"] | None = None
+    observe_steps: StrictBool | None = None
+    max_attempts: StrictInt | None = Field(None, ge=1)
+    max_steps: StrictInt | None = Field(None, ge=1)
+    max_replans: StrictInt | None = Field(None, ge=0)
+    max_step_iterations: StrictInt | None = Field(None, ge=1)
+    step_timeout: StrictInt | None = Field(None, ge=1)
+    system_prompt: StrictStr | None = None
+    plan_prompt: StrictStr | None = None
+    refine_prompt: StrictStr | None = None
+    llm: LlmRef | None = None
+
+
+ToolFailurePolicy = Literal["ignore", "warn", "raise"]
+# an MCP server: a URL, a crewai-amp: reference, or {command, args, env} / {url, headers} settings
+McpRef = StrictStr | dict[StrictStr, Any]
+
+
 class AgentSettings(Strict):
     """Agent settings that may live in agents.yaml or, as a binding, in crew.yaml (not both)."""
 
-    llm: StrictStr | None = Field(None, description="Model profile from config/llm.yaml.")
-    function_calling_llm: StrictStr | None = Field(None, description="Model profile used for tool calls.")
+    llm: LlmRef | None = Field(None, description="Model profile from config/llm.yaml, or a CrewAI model string.")
+    function_calling_llm: LlmRef | None = Field(None, description="Model used for tool calls.")
     tools: list[ToolRef] | None = Field(None, description="Tool names from the tool registry.")
     tools_first: StrictBool | None = Field(
         None, description="On the embedded local model an agent with tools must call one before its final "
@@ -51,6 +103,22 @@ class AgentSettings(Strict):
     allow_code_execution: StrictBool | None = Field(
         None, description="Let the agent run code it writes; needs workspace.code_execution in crew.yaml.")
     code_execution_mode: Literal["safe", "unsafe"] | None = None
+    max_tokens: StrictInt | None = Field(None, ge=1, description="Cap on each reply's tokens.")
+    memory: StrictBool | None = Field(None, description="Give this agent CrewAI's memory (offline by default).")
+    knowledge_sources: list[StrictStr] | None = Field(
+        None, description="Files under the crew's knowledge/ folder the agent can search.")
+    knowledge_config: KnowledgeConfigSpec | None = None
+    embedder: EmbedderSpec | None = None
+    guardrail: StrictStr | None = Field(None, description="A plain-language check applied to the agent's answers.")
+    guardrail_max_retries: StrictInt | None = Field(None, ge=0)
+    planning: StrictBool | None = None
+    planning_config: PlanningSpec | None = None
+    tool_failure_policy: ToolFailurePolicy | None = None
+    use_better_compaction: StrictBool | None = None
+    mcps: list[McpRef] | None = Field(None, description="MCP servers whose tools the agent gets.")
+    apps: list[StrictStr] | None = Field(None, description="CrewAI platform apps (needs CREWAI_PLATFORM_INTEGRATION_TOKEN).")
+    skills: list[StrictStr] | None = Field(None, description="Skill folders, relative to the crew.")
+    checkpoint: StrictBool | None = None
 
 
 class AgentSpec(AgentSettings):
@@ -74,7 +142,13 @@ class TaskSettings(Strict):
     create_directory: StrictBool | None = None
     markdown: StrictBool | None = None
     guardrail: StrictStr | None = Field(None, description="A plain-language check CrewAI asks the model to apply.")
+    guardrails: list[StrictStr] | None = Field(None, description="Several plain-language checks, applied in order.")
     guardrail_max_retries: StrictInt | None = Field(None, ge=0)
+    max_retries: StrictInt | None = Field(None, ge=0, description="CrewAI's older name for guardrail_max_retries.")
+    input_files: dict[StrictStr, StrictStr] | None = Field(
+        None, description="name -> file relative to the crew, given to a multimodal agent.")
+    tool_failure_policy: ToolFailurePolicy | None = None
+    allow_crewai_trigger_context: StrictBool | None = None
     approval: Literal["required", "before"] | None = Field(
         None, description="Stop for a person's approval: 'required' before the output is accepted, "
                           "'before' before the task starts. `main.py approve RUN_ID` decides.")
@@ -115,7 +189,7 @@ class ManagerSpec(Strict):
     """Who manages a hierarchical crew: one of its agents, or CrewAI's built-in manager on a model."""
 
     agent: StrictStr | None = Field(None, description="Key in agents.yaml; that agent manages and is not a worker.")
-    llm: StrictStr | None = Field(None, description="Model profile for CrewAI's built-in manager.")
+    llm: LlmRef | None = Field(None, description="Model profile or model string for CrewAI's built-in manager.")
 
 
 # Inline output schema fields: a type name ("str", "int", "float", "bool",
@@ -161,7 +235,24 @@ class CrewSpec(Strict):
     inputs: dict[StrictStr, InputSpec] = Field(default_factory=dict)
     agents: dict[StrictStr, AgentBinding] = Field(default_factory=dict)
     tasks: dict[StrictStr, TaskBinding] = Field(default_factory=dict)
-    llm: StrictStr | None = Field(None, description="Default model profile for this crew's agents.")
+    manager_agent: StrictStr | None = Field(None, description="CrewAI's name for manager: {agent: ...}.")
+    manager_llm: LlmRef | None = Field(None, description="CrewAI's name for manager: {llm: ...}.")
+    llm: LlmRef | None = Field(None, description="Default model for this crew's agents: a profile or model string.")
+    function_calling_llm: LlmRef | None = Field(None, description="Model every agent uses for tool calls.")
+    planning: StrictBool | None = Field(None, description="Plan every task before the crew starts.")
+    planning_llm: LlmRef | None = None
+    memory: StrictBool | None = Field(None, description="CrewAI's memory for the crew (offline by default).")
+    knowledge_sources: list[StrictStr] | None = Field(
+        None, description="Files under the crew's knowledge/ folder every agent can search.")
+    embedder: EmbedderSpec | None = None
+    max_rpm: StrictInt | None = Field(None, ge=1)
+    cache: StrictBool | None = None
+    tool_failure_policy: ToolFailurePolicy | None = None
+    output_log_file: StrictBool | StrictStr | None = Field(
+        None, description="crewai's execution log, written in the run folder (true: logs.txt).")
+    stream: StrictBool | None = Field(None, description="Stream tokens as they come; rolecall shows them live.")
+    prompt_file: StrictStr | None = Field(None, description="A JSON file of prompt overrides, relative to the crew.")
+    skills: list[StrictStr] | None = None
     budget: Budget | None = None
     workspace: WorkspaceSpec = Field(default_factory=WorkspaceSpec)
     verbose: StrictBool = False
