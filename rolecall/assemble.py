@@ -53,8 +53,7 @@ def assemble(project: Project, crew: CrewDefinition, values: Mapping[str, Any], 
     crew's workspace (its folder, the run folder ``run_dir``, and what crew.yaml lists)."""
     toolbox.mount(project, crew.package)
     make_tool = _ToolMaker(crew, workspace_of(crew, run_dir))
-    agents = {key: _agent(a, values, llms, default_profile, make_tool, crew.package.path)
-              for key, a in crew.agents.items()}
+    agents = {key: _agent(a, values, llms, default_profile, make_tool, crew) for key, a in crew.agents.items()}
     for llm in llms.all().values():
         if hasattr(llm, "agent_keys"):  # the scripted model replays scripts by agent key
             llm.agent_keys.update({agent.role.strip(): key for key, agent in agents.items()})
@@ -81,9 +80,8 @@ def assemble(project: Project, crew: CrewDefinition, values: Mapping[str, Any], 
 def _crew_settings(crew: CrewDefinition, llms: LlmPool, run_dir: Path | None) -> dict[str, Any]:
     spec = crew.spec
     kwargs: dict[str, Any] = {k: getattr(spec, k) for k in CREW_PASSTHROUGH if getattr(spec, k) is not None}
-    for field in ("function_calling_llm", "planning_llm"):
-        if isinstance(getattr(spec, field), str):
-            kwargs[field] = llms.get(getattr(spec, field))
+    if isinstance(spec.planning_llm, str):
+        kwargs["planning_llm"] = llms.get(spec.planning_llm)
     if spec.prompt_file:
         kwargs["prompt_file"] = str(crew.package.path / spec.prompt_file)
     if spec.skills:
@@ -94,7 +92,7 @@ def _crew_settings(crew: CrewDefinition, llms: LlmPool, run_dir: Path | None) ->
     return kwargs
 
 def _agent(agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str, make_tool: _ToolMaker,
-           crew_dir: Path) -> Agent:
+           crew: CrewDefinition) -> Agent:
     spec = agent.spec
     kwargs: dict[str, Any] = {
         "role": fill(spec.role, values).strip(),
@@ -103,12 +101,14 @@ def _agent(agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: s
         "tools": [make_tool(use) for use in agent.tools],
         "llm": llms.get(agent.llm or default),
     }
-    if isinstance(spec.function_calling_llm, str):
-        kwargs["function_calling_llm"] = llms.get(spec.function_calling_llm)
+    # crewai's Crew takes only its own LLM class here; it hands the crew's one to agents without one anyway
+    function_calling = spec.function_calling_llm or crew.spec.function_calling_llm
+    if isinstance(function_calling, str):
+        kwargs["function_calling_llm"] = llms.get(function_calling)
     if spec.planning_config is not None:
         kwargs["planning_config"] = _planning(spec.planning_config, llms)
     if spec.skills:
-        kwargs["skills"] = [crew_dir / folder for folder in spec.skills]
+        kwargs["skills"] = [crew.package.path / folder for folder in spec.skills]
     kwargs.update({k: getattr(spec, k) for k in AGENT_PASSTHROUGH if getattr(spec, k) is not None})
     return Agent(**kwargs)
 

@@ -164,7 +164,7 @@ class Attempt:
         self._apply_feedback(segment)
         crew = Crew(**{**self.assembly.crew_kwargs, "tasks": tasks})
         try:
-            output = crew.kickoff()
+            output: Any = crew.kickoff()
             if self.crew.spec.stream:  # a CrewStreamingOutput: the chunks go to the listener as they come
                 for chunk in output:
                     if self.listener is not None:

@@ -116,7 +116,8 @@ class AgentSettings(Strict):
     tool_failure_policy: ToolFailurePolicy | None = None
     use_better_compaction: StrictBool | None = None
     mcps: list[McpRef] | None = Field(None, description="MCP servers whose tools the agent gets.")
-    apps: list[StrictStr] | None = Field(None, description="CrewAI platform apps (needs CREWAI_PLATFORM_INTEGRATION_TOKEN).")
+    apps: list[StrictStr] | None = Field(
+        None, description="CrewAI platform apps (needs CREWAI_PLATFORM_INTEGRATION_TOKEN).")
     skills: list[StrictStr] | None = Field(None, description="Skill folders, relative to the crew.")
 
 

@@ -17,9 +17,9 @@ from .definition import AgentDef, CrewDefinition, TaskDef, ToolUse
 from .discover import CrewPackage
 from .environment import Environment
 from .load import KeyPath, YamlDoc, kind_of, load_yaml, parse_lenient
+from .model_refs import ModelProblem, Models
 from .problem import Problem, did_you_mean, only_errors
 from .project import Project
-from .model_refs import ModelProblem, Models
 from .spec import AgentSpec, CrewSpec, InlineSchema, InputSpec, ManagerSpec, ModelSpec, TaskSpec
 from .template import from_crewai, placeholders
 from .toolbox import Toolbox, toolbox_for

@@ -87,7 +87,7 @@ def test_the_object_form_runs_through_its_endpoint_and_is_recorded(run_crew, tmp
                                        "base_url: '${FAKE_URL}', api_key: '${FAKE_KEY}', temperature: 0.1}\n")
     crew = load_crew("endpoint", tmp_project)
     name = crew.agents["writer"].llm
-    assert name.startswith(f"openai/fake-mini@${{FAKE_URL}}#")
+    assert name.startswith("openai/fake-mini@${FAKE_URL}#")
     result = run_crew("endpoint", llm=None, project=tmp_project)  # no --llm: the crew's own model
     assert result.ok, result.error
     assert result.task("write").output.startswith("Fake findings from the fake model.")
