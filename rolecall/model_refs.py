@@ -34,8 +34,10 @@ class Models:
     these, so a missing key or client package is not a problem then.
     """
 
-    def __init__(self, profiles: set[str], env: Mapping[str, str], *, check_keys: bool = True):
+    def __init__(self, profiles: set[str], env: Mapping[str, str], *, check_keys: bool = True,
+                 bare_is_openai: bool = False):
         self.profiles, self.env, self.check_keys = profiles, env, check_keys
+        self.bare_is_openai = bare_is_openai  # crewai reads any bare name as an OpenAI model
         self.specs: dict[str, ProfileSpec] = {}
 
     def resolve(self, ref: str | ModelSpec) -> str:
@@ -46,6 +48,9 @@ class Models:
             try:
                 model = parse(ref)
             except NotAModel as bad:
+                if self.bare_is_openai and "/" not in ref and ref.strip():
+                    return self._keep(ref.strip(), ModelString("openai", ref.strip()),
+                                      profile(ModelString("openai", ref.strip())))
                 raise ModelProblem(f"unknown model profile '{ref}'" if "/" not in ref else str(bad),
                                    bad.hint or did_you_mean(ref, self.profiles) or
                                    f"name a profile in config/llm.yaml ({', '.join(sorted(self.profiles))}) "

@@ -138,7 +138,8 @@ class TaskSettings(Strict):
     tools: list[ToolRef] | None = None
     output_file: StrictStr | None = Field(None, description="File in the run folder that gets the output.")
     async_execution: StrictBool | None = None
-    human_input: StrictBool | None = None
+    human_input: StrictBool | None = Field(
+        None, description="CrewAI asks on the console; rolecall gates the output for approval (approval: required).")
     create_directory: StrictBool | None = None
     markdown: StrictBool | None = None
     guardrail: StrictStr | None = Field(None, description="A plain-language check CrewAI asks the model to apply.")

@@ -22,7 +22,7 @@ from .problem import Problem, did_you_mean, only_errors
 from .project import Project
 from .spec import AgentSpec, CrewSpec, InlineSchema, InputSpec, ManagerSpec, ModelSpec, TaskSpec
 from .template import from_crewai, placeholders
-from .toolbox import Toolbox, toolbox_for
+from .toolbox import Toolbox, is_reference, toolbox_for
 from .workspace import CODE_TOOLS, PathRefused, path_args, shaped
 
 TEMPLATED_AGENT_KEYS = ("role", "goal", "backstory")
@@ -153,7 +153,7 @@ class _Checker:
         self.crewai_style = files.crewai_style
         self.agents, self.tasks, self.crew = agents, tasks, crew
         self.profiles, self.env, self.problems = profiles, env, problems
-        self.models = Models(profiles, env, check_keys=not overridden)
+        self.models = Models(profiles, env, check_keys=not overridden, bare_is_openai=files.crewai_style)
         self.toolbox: Toolbox = toolbox_for(project, package)
         self.schemas = _schema_names(package.path / "schemas.py")
 
@@ -251,6 +251,10 @@ class _Checker:
         schema = crew_schema or spec.output_pydantic or spec.output_json
         doc, at = self.where("tasks", key, "tools")
         tools = self.tool_uses(merged.tools or [], doc, at)
+        if merged.human_input and merged.approval is None:
+            # CrewAI would stop the run for console input; rolecall gates the output for a person's
+            # approval instead (a rejection's reason goes back to the agent, as CrewAI's feedback does)
+            merged = merged.model_copy(update={"human_input": None, "approval": "required"})
         agent = merged.agent
         if agent is None and self.crewai_style and len(self.agents) == 1 and self.crew.process == "sequential":
             agent = next(iter(self.agents))  # CrewAI gives an unbound task to a crew's only agent
@@ -268,7 +272,10 @@ class _Checker:
             use = ToolUse.parse(ref)
             info = self.toolbox.get(use.name)
             if info is None:  # an unknown name, a helper base class, or a module:Class that names no tool
-                self.add(doc, (*at, i), *self.toolbox.explain(use.name))
+                message, hint = self.toolbox.explain(use.name)
+                if self.crewai_style and not is_reference(use.name):
+                    hint += "; a CrewAI project may define it in crew.py: `python main.py import PROJECT` copies it"
+                self.add(doc, (*at, i), message, hint)
                 continue
             if use.kwargs and info.kind == "function":
                 self.add(doc, (*at, i), f"tool '{use.name}' is a @tool function and takes no arguments here")

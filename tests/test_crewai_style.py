@@ -97,3 +97,15 @@ def test_with_a_crew_yaml_everything_stays_strict(tmp_project):
         "placeholder '{city}' is not a declared input",
         "task has no agent; a sequential crew needs one for every task",
         "unknown key 'callback'"]
+
+
+@pytest.mark.crew
+def test_human_input_becomes_an_approval_gate(tmp_project, run_crew):
+    # CrewAI would block on the console; rolecall stops for `main.py approve` instead
+    write_files(tmp_project.crews_dir / "reviewed", {
+        "config/agents.yaml": "dev:\n  role: Developer\n  goal: Draft\n  backstory: Careful.\n",
+        "config/tasks.yaml": "draft:\n  description: Draft it.\n  expected_output: A draft.\n  human_input: true\n"})
+    crew = load_crew("reviewed", tmp_project)
+    assert (crew.tasks["draft"].spec.approval, crew.tasks["draft"].spec.human_input) == ("required", None)
+    result = run_crew("reviewed", project=tmp_project)
+    assert result.status == "awaiting_approval" and result.pending_approval.task == "draft"
