@@ -43,11 +43,13 @@ class Validation:
 
 @dataclass(frozen=True)
 class CrewFiles:
-    """The three YAML files of a package, read with their line numbers."""
+    """The three YAML files of a package, read with their line numbers (or a JSON crew read into their shape)."""
 
     agents: YamlDoc
     tasks: YamlDoc
     crew: YamlDoc
+    agents_home: str = "config/agents.yaml"  # where a person defines an agent, for "no agent 'x' in ..."
+    tasks_home: str = "config/tasks.yaml"
 
 
 def validate(project: Project, package: CrewPackage, profiles: Iterable[str],
@@ -75,6 +77,8 @@ def validate(project: Project, package: CrewPackage, profiles: Iterable[str],
 # --- loading and shapes ----------------------------------------------------
 
 def _load_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | None:
+    if package.layout == "json":
+        return _load_json_files(package, problems)
     docs = []
     for file, what in ((package.agents_file, "agents"), (package.tasks_file, "tasks"), (package.crew_file, "crew")):
         if not file.exists():
@@ -91,6 +95,16 @@ def _load_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | No
     if len(docs) != 3 or any(d is None for d in docs):
         return None
     return CrewFiles(*docs)  # type: ignore[arg-type]
+
+
+def _load_json_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | None:
+    """CrewAI's JSON crew (crew.jsonc, agents/<name>.jsonc) in the three documents' shape."""
+    from .json_crew import load_json_crew
+    found = load_json_crew(package, problems)
+    if found is None:
+        return None
+    crew_file = found.crew.file.name
+    return CrewFiles(found.agents, found.tasks, found.crew, f"{crew_file}'s agents", f"{crew_file}'s tasks")
 
 
 def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what: str) -> dict[str, Any] | None:
@@ -119,6 +133,7 @@ class _Checker:
                  problems: list[Problem]):
         self.project, self.package = project, package
         self.adoc, self.tdoc, self.cdoc = files.agents, files.tasks, files.crew
+        self.agents_home, self.tasks_home = files.agents_home, files.tasks_home
         self.agents, self.tasks, self.crew = agents, tasks, crew
         self.profiles, self.env, self.problems = profiles, env, problems
         self.toolbox: Toolbox = toolbox_for(project, package)
@@ -288,7 +303,7 @@ class _Checker:
         if manager.agent is None:
             return
         if manager.agent not in agents:
-            self.add(self.cdoc, ("manager", "agent"), f"no agent '{manager.agent}' in config/agents.yaml",
+            self.add(self.cdoc, ("manager", "agent"), f"no agent '{manager.agent}' in {self.agents_home}",
                      did_you_mean(manager.agent, agents))
             return
         if agents[manager.agent].tools:
@@ -309,7 +324,7 @@ class _Checker:
         for index, task in enumerate(tasks.values()):
             if task.agent is not None and task.agent not in self.agents:
                 doc, at = self.where("tasks", task.key, "agent")
-                self.add(doc, at, f"no agent '{task.agent}' in config/agents.yaml",
+                self.add(doc, at, f"no agent '{task.agent}' in {self.agents_home}",
                          did_you_mean(task.agent, self.agents))
             elif task.agent is None and self.crew.process == "sequential":
                 self.add(self.tdoc, (task.key,), "task has no agent; a sequential crew needs one for every task",
@@ -317,7 +332,7 @@ class _Checker:
             for i, name in enumerate(task.context):
                 doc, at = self.where("tasks", task.key, "context")
                 if name not in tasks:
-                    self.add(doc, (*at, i), f"no task '{name}' in config/tasks.yaml", did_you_mean(name, tasks))
+                    self.add(doc, (*at, i), f"no task '{name}' in {self.tasks_home}", did_you_mean(name, tasks))
                 elif name == task.key:
                     self.add(doc, (*at, i), "a task cannot be its own context")
                 elif order.index(name) > index:
