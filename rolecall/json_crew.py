@@ -280,7 +280,7 @@ class _Reader:
                 if key in agent:
                     self.problems.append(self.agents.problem((name, "settings", key),
                                                              f"'{key}' is set here and at the top of the file",
-                                                             "keep one (crewai lets settings win)"))
+                                                             "keep one; crewai lets settings win"))
                 agent[key] = value
                 self.agents.origins[(name, key)] = self.agents.origins[(name, "settings", key)]
                 for path, origin in list(self.agents.origins.items()):  # nested values, e.g. settings.llm.model
