@@ -82,7 +82,8 @@ def _files(root: Path) -> Iterator[Path]:
     if not root.is_dir():
         return
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        # a hidden folder is no part of the crew: `crewai create crew` puts a .git in its folder
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
         for name in sorted(files):
             yield Path(folder, name)
 

@@ -67,7 +67,8 @@ class CrewPackage:
         import hashlib  # only runs and reports need it; `list` should not pay for it
         digest = hashlib.sha256()
         for file in sorted(self.path.rglob("*")):  # YAML, schemas, tools, their data: all of the package
-            if file.is_file() and "__pycache__" not in file.parts:
+            inside = file.relative_to(self.path).parts[:-1]  # a hidden folder (.git) is no part of the crew
+            if file.is_file() and "__pycache__" not in inside and not any(p.startswith(".") for p in inside):
                 digest.update(str(file.relative_to(self.path)).encode() + b"\0" + file.read_bytes())
         return digest.hexdigest()[:16]
 

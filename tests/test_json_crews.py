@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, write_files
-from rolecall.api import load_crew, run
+from rolecall.api import load_crew, run, runs
 from rolecall.cli import main
 from rolecall.discover import discover, find
 from rolecall.json_crew import load_json_crew
@@ -24,7 +24,6 @@ from rolecall.jsonc import JsoncError, parse
 from rolecall.problem import Problem
 from rolecall.project import Project
 from rolecall.spec import AgentSpec
-from rolecall.validate import validate
 
 CREWAI = Path(sys.executable).with_name("crewai")
 QUIET = {"CREWAI_DMN": "1", "OTEL_SDK_DISABLED": "true", "CREWAI_DISABLE_TELEMETRY": "true",
@@ -165,6 +164,8 @@ def test_the_template_runs_end_to_end_and_is_recorded(json_project, template):
     assert result.ok and result.status == "completed"
     assert [(t.key, t.agent, t.status) for t in result.tasks] == [("research_task", "researcher", "completed")]
     assert result.output and result.usage.requests == 1
+    [summary] = runs(json_project)
+    assert (summary.id, summary.crew, summary.status) == (result.run_id, "demo_crew", "completed")
 
 
 def test_an_agent_file_changed_is_validated_again(capsys, json_project, template):
@@ -182,7 +183,8 @@ def test_an_agent_file_changed_is_validated_again(capsys, json_project, template
 def crewai_view(crew, inputs):
     """What a person would compare: agents, tasks and process, with inputs filled in."""
     crew._interpolate_inputs(inputs)
-    agents = [(a.role, a.goal, a.backstory, sorted(t.name for t in a.tools or [])) for a in crew.agents]
+    agents = [(a.role, a.goal, a.backstory, sorted(t.name for t in a.tools or []), a.allow_delegation, a.max_iter)
+              for a in crew.agents]
     tasks = [(t.description, t.expected_output, t.agent.role if t.agent else None,
               [c.description for c in t.context] if isinstance(t.context, list) else [],
               sorted(tool.name for tool in t.tools or [])) for t in crew.tasks]
@@ -196,7 +198,8 @@ def rolecall_view(project: Project, name: str, inputs):
     from rolecall.llm.factory import LlmPool
     crew = load_crew(name, project)
     a = assemble(project, crew, inputs, LlmPool(RunContext.open(project), "scripted"), "scripted")
-    agents = [(x.role, x.goal, x.backstory, sorted(t.name for t in x.tools or [])) for x in a.crew_kwargs["agents"]]
+    agents = [(x.role, x.goal, x.backstory, sorted(t.name for t in x.tools or []), x.allow_delegation, x.max_iter)
+              for x in a.crew_kwargs["agents"]]
     tasks = [(t.description, t.expected_output, t.agent.role if t.agent else None,
               [c.description for c in t.context] if isinstance(t.context, list) else [],
               sorted(tool.name for tool in t.tools or [])) for t in a.tasks.values()]
@@ -218,7 +221,7 @@ def test_rolecall_and_crewai_build_the_same_crew_from_the_same_files(json_projec
     agents, tasks, process, manager = ours
     assert (process, manager) == ("hierarchical", "Editor")
     assert agents[0] == ("Reporter", "Find what is new about tides", "You ask good questions.",
-                         ["Read a file's content", "word_count"])
+                         ["Read a file's content", "word_count"], False, 5)
     assert tasks[2] == ("Write the story about tides.", "A story of 300 words.", None,
                         ["Gather facts about tides.", "Check the facts about tides."], [])
 
