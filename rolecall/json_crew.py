@@ -140,10 +140,12 @@ class _Reader:
             if len(path) > 2 and path[0] in ("agents", "tasks"):
                 self.items.setdefault(path[:2], []).append((path, spot))
 
-    def read(self) -> JsonCrewFiles:
+    def read(self) -> JsonCrewFiles | None:
         self.read_crew()
         self.read_agents()
         self.read_tasks()
+        if not self.agents.data or not self.tasks.data:
+            return None  # reported; checking a crew with no agents or no tasks would only add noise
         self.declare_placeholders()
         return JsonCrewFiles(self.agents, self.tasks, self.crew)
 
@@ -295,7 +297,7 @@ class _Reader:
 
     def check_type(self, data: dict[str, Any], at: KeyPath, aliases: set[str], builds: str, doc: JsonDoc) -> None:
         kind = data.pop("type", None)
-        if kind is not None and kind not in aliases:
+        if kind is not None and not (isinstance(kind, str) and kind in aliases):
             self.problems.append(doc.problem((*at, "type"), f"rolecall builds crewai's {builds}; a custom or "
                                                             f"conditional type is not supported", "remove 'type'"))
 
@@ -364,10 +366,8 @@ def _crew_route(path: KeyPath) -> list[KeyPath]:
     """Where a crew.jsonc key path lands in the crew.yaml-shaped document."""
     if not path or path[0] in ("agents", "tasks", "name"):
         return []
-    if path[0] == "manager_agent":
-        return [("manager", "agent", *path[1:])]
-    if path[0] == "manager_llm":
-        return [("manager", "llm", *path[1:])]
+    if path[0] in ("manager_agent", "manager_llm"):
+        return [("manager", path[0].removeprefix("manager_"), *path[1:]), *([("manager",)] if len(path) == 1 else [])]
     if path[0] == "inputs" and len(path) >= 2:
         return [path, ("inputs", path[1], "default", *path[2:])]
     return [path]
