@@ -84,6 +84,9 @@ _UNSUPPORTED = {
     "crew": ("before_kickoff_callbacks", "after_kickoff_callbacks", "step_callback", "task_callback",
              "security_config", "checkpoint", "chat_llm", "tracing"),
 }
+# ... of which these change nothing a run does here: dropped with a warning
+_HARMLESS = {"chat_llm": "it is the model of `crewai chat`, which rolecall does not run",
+             "tracing": "rolecall keeps crewai's tracing off; its own run record replaces it"}
 _AGENT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _TEMPLATED = {"agent": ("role", "goal", "backstory"), "task": ("description", "expected_output", "output_file")}
 _INPUT_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
@@ -189,10 +192,13 @@ class _Reader:
             del data[key]
             message = f"'{key}' is a CrewAI setting rolecall does not take from a crew file"
             hint = "remove it; `python main.py schema` lists the settings rolecall reads"
+            severity = "warning" if key in _HARMLESS else "error"
+            if key in _HARMLESS:
+                message, hint = f"'{key}' is ignored: {_HARMLESS[key]}", "remove it to silence this"
             if origin is None:
-                self.add((*at, key), message, hint)
+                self.add((*at, key), message, hint, severity)
             else:
-                self.problems.append(origin.problem((*at, key), message, hint))
+                self.problems.append(origin.problem((*at, key), message, hint, severity))
 
     # --- agents ------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, write_files
-from rolecall.api import load_crew, run, runs
+from rolecall.api import load_crew, run, runs, write_report
 from rolecall.cli import main
 from rolecall.discover import discover, find
 from rolecall.json_crew import load_json_crew
@@ -141,6 +141,24 @@ class WordCountTool(BaseTool):
 }
 
 
+# Agents written inline, as crewai's crew definitions allow, and CrewAI's built-in manager.
+INLINE = """{
+  "agents": {
+    "researcher": {"role": "Researcher", "goal": "Study {topic}", "backstory": "Curious.", "llm": "openai/gpt-4o"},
+    "writer": {"role": "Writer", "goal": "Explain {topic}", "backstory": "Clear.", "llm": "openai/gpt-4o",
+               "settings": {"max_iter": 3}},
+  },
+  "process": "hierarchical",
+  "manager_llm": "openai/gpt-4o",
+  "tasks": [
+    {"name": "study", "description": "Study {topic}.", "expected_output": "Notes."},
+    {"name": "explain", "description": "Explain {topic}.", "expected_output": "A page.", "context": ["study"]},
+  ],
+  "inputs": {"topic": "tides"},
+}
+"""
+
+
 # --- the template ----------------------------------------------------------------------
 
 def test_the_template_crewai_writes_is_listed_validated_and_planned(capsys, json_project, template):
@@ -155,6 +173,8 @@ def test_the_template_crewai_writes_is_listed_validated_and_planned(capsys, json
     code, out, _ = cli(capsys, json_project, "plan", "demo_crew")
     assert code == 0 and "1. research_task  (agent: researcher)" in out
     assert "role: Senior Researcher" in out
+    code, out, _ = cli(capsys, json_project, "show", "demo_crew")
+    assert code == 0 and "researcher" in out and "research_task" in out
 
 
 @pytest.mark.crew
@@ -166,6 +186,8 @@ def test_the_template_runs_end_to_end_and_is_recorded(json_project, template):
     assert result.output and result.usage.requests == 1
     [summary] = runs(json_project)
     assert (summary.id, summary.crew, summary.status) == (result.run_id, "demo_crew", "completed")
+    report = write_report(result.run_id, project=json_project)
+    assert "research_task" in report.read_text(encoding="utf-8")
 
 
 def test_an_agent_file_changed_is_validated_again(capsys, json_project, template):
@@ -210,6 +232,7 @@ def rolecall_view(project: Project, name: str, inputs):
 @pytest.mark.crew
 def test_rolecall_and_crewai_build_the_same_crew_from_the_same_files(json_project, template, monkeypatch):
     from crewai.project.crew_loader import load_crew as crewai_load_crew
+    from crewai.project.crew_loader import load_crew_from_definition
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # crewai builds its LLM objects; nothing is called
     add_template(json_project, template)
     write_files(json_project.crews_dir / "newsroom", NEWSROOM)
@@ -218,6 +241,11 @@ def test_rolecall_and_crewai_build_the_same_crew_from_the_same_files(json_projec
         theirs, defaults = crewai_load_crew(folder / "crew.jsonc")
         ours = rolecall_view(json_project, name, defaults)
         assert ours == crewai_view(theirs, defaults), name
+    write_files(json_project.crews_dir / "inline", {"crew.jsonc": INLINE})
+    theirs, defaults = load_crew_from_definition(parse(INLINE).data, project_root=json_project.crews_dir / "inline")
+    inline = rolecall_view(json_project, "inline", defaults)
+    assert inline == crewai_view(theirs, defaults)
+    assert (inline[2], inline[3], inline[0][1][5]) == ("hierarchical", None, 3)  # CrewAI's manager, on manager_llm
     agents, tasks, process, manager = ours
     assert (process, manager) == ("hierarchical", "Editor")
     assert agents[0] == ("Reporter", "Find what is new about tides", "You ask good questions.",
