@@ -204,18 +204,17 @@ class _Reader:
 
     def read_agents(self) -> None:
         refs = self.data.get("agents")
-        if isinstance(refs, dict) and refs:  # crewai's inline form: name -> agent
+        manager = self.data.get("manager_agent")
+        if isinstance(refs, dict) and refs:  # crewai's inline form: name -> agent (the manager may be one)
             for name, body in refs.items():
                 self.inline_agent(str(name), body, ("agents", name))
-            return
-        if not isinstance(refs, list) or not refs:
+        elif not isinstance(refs, list) or not refs:
             self.add(("agents",) if "agents" in self.data else (),
                      "'agents' must be a non-empty list of agent names" if refs is not None else
                      "missing required key 'agents'", 'for example "agents": ["researcher"], '
                      "each defined in agents/<name>.jsonc")
             return
-        manager = self.data.get("manager_agent")
-        for i, ref in enumerate(refs):
+        for i, ref in enumerate(refs if isinstance(refs, list) else []):
             if isinstance(ref, str) and ref == manager:
                 self.add(("agents", i), f"'{ref}' is the manager_agent; CrewAI keeps the manager out of agents",
                          "remove it from agents")
@@ -274,7 +273,10 @@ class _Reader:
                      "remove one of them", "warning")
         if found:
             return found[0]
-        known = sorted({f.stem for f in folder.iterdir() if f.suffix in JSON_SUFFIXES}) if folder.is_dir() else []
+        try:
+            known = sorted({f.stem for f in folder.iterdir() if f.suffix in JSON_SUFFIXES}) if folder.is_dir() else []
+        except OSError:  # an unreadable agents/: the hint is all that is lost
+            known = []
         self.add(at, f"no agents/{name}.jsonc (or .json) for agent '{name}'",
                  did_you_mean(name, known) or f"create agents/{name}.jsonc with role, goal and backstory")
         return None
@@ -290,9 +292,9 @@ class _Reader:
                                                              f"'{key}' is set here and at the top of the file",
                                                              "keep one; crewai lets settings win"))
                 agent[key] = value
-                self.agents.origins[(name, key)] = self.agents.origins[(name, "settings", key)]
-                for path, origin in list(self.agents.origins.items()):  # nested values, e.g. settings.llm.model
-                    if path[:3] == (name, "settings", key) and len(path) > 3:
+                lifted = (name, "settings", key)
+                for path, origin in list(self.agents.origins.items()):  # the key and what it holds (settings.llm.model)
+                    if path[:3] == lifted:
                         self.agents.origins[(name, key, *path[3:])] = origin
         elif settings is not None:
             self.problems.append(self.agents.problem((name, "settings"),
