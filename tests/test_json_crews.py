@@ -24,6 +24,7 @@ from rolecall.jsonc import JsoncError, parse
 from rolecall.problem import Problem
 from rolecall.project import Project
 from rolecall.spec import AgentSpec
+from rolecall.validate import validate
 
 CREWAI = Path(sys.executable).with_name("crewai")
 QUIET = {"CREWAI_DMN": "1", "OTEL_SDK_DISABLED": "true", "CREWAI_DISABLE_TELEMETRY": "true",
@@ -190,14 +191,16 @@ def test_the_template_runs_end_to_end_and_is_recorded(json_project, template):
     assert "research_task" in report.read_text(encoding="utf-8")
 
 
-def test_an_agent_file_changed_is_validated_again(capsys, json_project, template):
+def test_an_agent_file_changed_is_validated_again(capsys, json_project, template, monkeypatch):
     folder = add_template(json_project, template)
     assert cli(capsys, json_project, "validate", "demo_crew")[0] == 0
     agent = folder / "agents" / "researcher.jsonc"
     agent.write_text(agent.read_text(encoding="utf-8").replace('"goal"', '"gaol"'), encoding="utf-8")
-    code, _, err = cli(capsys, json_project, "validate", "demo_crew")
+    code, out, err = cli(capsys, json_project, "validate", "demo_crew")
     assert code == 2
     assert "crews/demo_crew/agents/researcher.jsonc:11:3: gaol: unknown key 'gaol' (did you mean 'goal'?)" in err
+    monkeypatch.setattr("rolecall.validate.validate", None)  # unchanged: the answer comes from the cache
+    assert cli(capsys, json_project, "validate", "demo_crew") == (2, out, err)
 
 
 # --- the same crew as crewai builds it -------------------------------------------------
@@ -349,8 +352,14 @@ GOOD_CREW = ('{\n  "agents": ["writer"],\n  "tasks": [\n    {\n      "name": "dr
      "crews/bad/crew.jsonc:2:25: process: must be 'sequential' or 'hierarchical', got text 'sequentail'"),
     (GOOD_CREW.replace('"agent": "writer"', '"agent": "writer", "context": ["drfat"]'), GOOD_AGENT,
      "crews/bad/crew.jsonc:8:38: tasks[0].context[0]: no task 'drfat' in crew.jsonc's tasks (did you mean 'draft'?)"),
+    (GOOD_CREW, GOOD_AGENT.replace('"Clear."', '"Clear.",\n  "type": {"python": "my.Agent"}'),
+     "crews/bad/agents/writer.jsonc:5:3: type: rolecall builds crewai's Agent; a custom or conditional type is not "
+     "supported (remove 'type')"),
+    (GOOD_CREW, GOOD_AGENT.replace('"Clear."', '"Clear.",\n  "tools": ["platform:gmail"]'),
+     "crews/bad/agents/writer.jsonc:5:13: tools[0]: tool 'platform:gmail' is a CrewAI platform integration, which "
+     "rolecall does not run (give the agent apps: [gmail] instead)"),
 ], ids=["unterminated string", "missing comma", "bad comment", "unknown agent", "unknown key", "wrong type",
-        "missing agent file", "duplicate key", "bad process", "unknown context"])
+        "missing agent file", "duplicate key", "bad process", "unknown context", "agent type", "platform tool"])
 def test_a_mistake_is_located_by_file_line_and_column(capsys, json_project, crew, agent, expected):
     write_files(json_project.crews_dir / "bad", {"crew.jsonc": crew, "agents/writer.jsonc": agent})
     code, _, err = cli(capsys, json_project, "validate", "bad")
@@ -390,6 +399,26 @@ def test_no_bytes_make_a_traceback(tmp_path):
         except JsoncError as error:
             assert error.message
     assert time.perf_counter() - started < 10
+
+
+def test_a_mangled_template_is_reported_never_a_traceback(json_project, template):
+    import random
+    rng = random.Random(11)
+    folder = add_template(json_project, template)
+    originals = {f: f.read_text(encoding="utf-8") for f in (folder / "crew.jsonc", folder / "agents/researcher.jsonc")}
+    profiles = ["openai/gpt-4o"]
+    started = time.perf_counter()
+    for _ in range(150):
+        file, text = rng.choice(list(originals.items()))
+        for _ in range(rng.randint(1, 3)):  # cut, repeat or insert a few characters anywhere
+            at = rng.randrange(len(text))
+            text = rng.choice([text[:at] + text[at + rng.randint(1, 40):], text[:at] + text[at:at + 30] * 2 + text[at:],
+                               text[:at] + rng.choice('{}[]",:/*\\0n') + text[at:]])
+        file.write_text(text, encoding="utf-8")
+        result = validate(json_project, find(json_project, "demo_crew"), profiles)
+        assert all(p.file is not None and p.line for p in result.problems if p.severity == "error")
+        file.write_text(originals[file], encoding="utf-8")
+    assert time.perf_counter() - started < 30
 
 
 def test_a_file_that_is_not_utf8_is_located(capsys, json_project):
