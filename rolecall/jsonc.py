@@ -166,6 +166,10 @@ class _Reader:
             return i
         if not char:
             raise self.unclosed(start, close)
+        if char in "]}":
+            at = self.spot(start)
+            raise self.fail(i, f"'{char}' cannot close the '{self.text[start]}' opened at {at.line}:{at.column}",
+                            f"write '{close}' here, or open a '{'[' if char == ']' else '{'}' to match")
         raise self.fail(end_of_value, f"missing ',' after {what} (the next one starts at "
                                       f"{self.spot(i).line}:{self.spot(i).column})",
                         f"add a comma here, or close with '{close}'")

@@ -279,6 +279,24 @@ def test_jsonc_takes_comments_trailing_commas_and_keeps_positions():
     assert (parsed.spots[("b", 1)].line, parsed.spots[("b", 1)].column) == (3, 42)
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ('{"a": [1, 2}', "1:12: '}' cannot close the '[' opened at 1:7 (write ']' here, or open a '{' to match)"),
+    ("{'a': 1}", "1:2: keys take double quotes in JSON (write \"key\", not 'key')"),
+    ('{"a": True}', "1:7: 'True' is not JSON (write true)"),
+    ('{"a": 01}', "1:7: '01' is not a JSON number (write it as a number like 3 or 0.5, or as text \"01\")"),
+    ('{"a": "x\\qy"}', "1:9: this backslash starts no valid escape (write a backslash as \\\\; escapes are "
+                        '\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)'),
+    ("{ /* never closed", "1:3: this /* comment is never closed (end it with */)"),
+    ("// only a comment\n", "2:1: the file holds no JSON value (write the settings as an object: { ... })"),
+    ("[" * 70 + "]" * 70, "1:66: the document is nested more than 64 levels deep (flatten this value)"),
+])
+def test_a_syntax_error_says_where_and_how_to_fix_it(text, expected):
+    with pytest.raises(JsoncError) as caught:
+        parse(text)
+    error = caught.value
+    assert f"{error.spot.line}:{error.spot.column}: {error.message} ({error.hint})" == expected
+
+
 def test_env_values_in_llm_objects_stay_text_until_the_run(json_project):
     write_files(json_project.crews_dir / "local", {
         "crew.jsonc": '{"agents": ["writer"], "tasks": [{"name": "t", "description": "D", "expected_output": "E",'
