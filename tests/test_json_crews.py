@@ -453,6 +453,9 @@ def test_discovery_knows_json_crews_and_yaml_crews_apart(json_project):
     write_files(json_project.crews_dir / "y", {"crew.yaml": "{}"})
     crews, _ = discover(json_project)
     assert {name: p.layout for name, p in crews.items()} == {"j": "json", "y": "yaml"}
+    elsewhere = json_project.root / "elsewhere" / "k"
+    write_files(elsewhere, {"crew.jsonc": "{}"})
+    assert find(json_project, str(elsewhere)).layout == "json"  # a crew folder named by its path
 
 
 def test_list_validate_and_plan_do_not_import_crewai(json_project):
