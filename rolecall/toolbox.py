@@ -116,8 +116,8 @@ class Toolbox:
     def explain(self, name: str) -> tuple[str, str]:
         """Why ``get(name)`` found nothing, as (message, hint)."""
         if name.startswith(CUSTOM):
-            found: ToolInfo | RefProblem | None = self.custom(name)
-            return (found.message, found.hint) if isinstance(found, RefProblem) else (f"unknown tool '{name}'", "")
+            custom = self.custom(name)
+            return (custom.message, custom.hint) if isinstance(custom, RefProblem) else (f"unknown tool '{name}'", "")
         if name.startswith(PLATFORM):
             return (f"tool '{name}' is a CrewAI platform integration, which rolecall does not run",
                     f"give the agent apps: [{name.removeprefix(PLATFORM) or '<app>'}] instead")

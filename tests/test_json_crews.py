@@ -41,20 +41,17 @@ def json_project(tmp_path: Path) -> Project:
     root = tmp_path / "project"
     (root / "crews").mkdir(parents=True)
     (root / "tools").symlink_to(REPO / "tools")
-    write_files(root / "config", {"llm.yaml": MODEL_STRINGS})
-    for extra in ("prices.yaml",):
-        if (REPO / "config" / extra).exists():
-            shutil.copy(REPO / "config" / extra, root / "config" / extra)
+    shutil.copytree(REPO / "config", root / "config")
+    (root / "config" / "llm.yaml").write_text(MODEL_STRINGS, encoding="utf-8")
     return Project(root)
 
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The crew `crewai create crew demo_crew` writes (non-interactive, offline), without its .git."""
+    """The crew `crewai create crew demo_crew` writes (non-interactive, offline), its own .git included."""
     where = tmp_path_factory.mktemp("created")
     subprocess.run([str(CREWAI), "create", "crew", "demo_crew"], cwd=where, env={**os.environ, **QUIET},
                    stdin=subprocess.DEVNULL, capture_output=True, check=True, timeout=120)
-    shutil.rmtree(where / "demo_crew" / ".git", ignore_errors=True)
     return where / "demo_crew"
 
 
