@@ -49,7 +49,9 @@ def parse(text: str) -> Parsed:
     return _Reader(text).document()
 
 
-_SPACE = re.compile(r"[ \t\r\n]*")
+# spaces and complete comments, in one match; what stops it (an open /*, a lone /) is checked after
+_GAP = re.compile(r"(?:[ \t\r\n]+|//[^\n]*|/\*.*?\*/)*", re.S)
+_PLAIN = re.compile(r'"[^"\\\x00-\x1f]*"')  # most strings: no escapes, so no decoding
 # a string on one line: JSON has no line breaks inside strings, so an unclosed quote stops at the line end
 _STRING = re.compile(r'"(?:[^"\\\n\r]|\\[^\n\r])*"')
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -90,21 +92,12 @@ class _Reader:
 
     def skip(self, i: int) -> int:
         """The index of the next token after spaces and comments."""
-        text = self.text
-        while True:
-            i = _SPACE.match(text, i).end()  # type: ignore[union-attr]  # matches the empty string at worst
-            if text.startswith("//", i):
-                newline = text.find("\n", i)
-                i = self.end if newline < 0 else newline
-            elif text.startswith("/*", i):
-                close = text.find("*/", i + 2)
-                if close < 0:
-                    raise self.fail(i, "this /* comment is never closed", "end it with */")
-                i = close + 2
-            elif text.startswith("/", i):
-                raise self.fail(i, "'/' does not start a comment", "write // for a line comment or /* ... */")
-            else:
-                return i
+        i = _GAP.match(self.text, i).end()  # type: ignore[union-attr]  # matches the empty string at worst
+        if self.text.startswith("/*", i):
+            raise self.fail(i, "this /* comment is never closed", "end it with */")
+        if self.text.startswith("/", i):
+            raise self.fail(i, "'/' does not start a comment", "write // for a line comment or /* ... */")
+        return i
 
     def value(self, i: int, path: KeyPath, depth: int) -> tuple[Any, int]:
         if depth > MAX_DEPTH:
@@ -127,8 +120,8 @@ class _Reader:
             if i >= self.end:
                 raise self.unclosed(start, "}")
             key_at = i
-            key = self.key(i)
-            i = self.skip(_STRING.match(self.text, i).end())  # type: ignore[union-attr]  # key() matched it
+            key, i = self.key(i)
+            i = self.skip(i)
             if self.text[i:i + 1] != ":":
                 raise self.fail(i, f"expected ':' after the key \"{key}\", found {self.shown(i)}",
                                 'write "key": value')
@@ -178,8 +171,10 @@ class _Reader:
         opened = self.text[start]
         return self.fail(start, f"this '{opened}' is never closed", f"add a '{close}' where it should end")
 
-    def key(self, i: int) -> str:
+    def key(self, i: int) -> tuple[str, int]:
         char = self.text[i]
+        if char == '"':
+            return self.string(i)
         if char == ",":
             raise self.fail(i, "a ',' with no value before it", "remove it")
         if char == "'":
@@ -187,12 +182,12 @@ class _Reader:
         word = _WORD.match(self.text, i)
         if word:
             raise self.fail(i, f"the key {word.group()} needs double quotes", f'write "{word.group()}"')
-        if char != '"':
-            raise self.fail(i, f"expected a key in double quotes or '}}', found {self.shown(i)}")
-        key, _ = self.string(i)
-        return key
+        raise self.fail(i, f"expected a key in double quotes or '}}', found {self.shown(i)}")
 
     def string(self, i: int) -> tuple[str, int]:
+        plain = _PLAIN.match(self.text, i)
+        if plain is not None:
+            return plain.group()[1:-1], plain.end()
         match = _STRING.match(self.text, i)
         if match is None:
             raise self.fail(i, "this string is never closed: it has no closing \" on its line",
