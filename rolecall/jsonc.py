@@ -17,6 +17,7 @@ from typing import Any
 KeyPath = tuple[str | int, ...]
 
 MAX_DEPTH = 64  # no crew file needs more; deeper is a mistake or an attack
+MAX_VALUES = 100_000  # as for YAML: about a second to read; no crew file comes near
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class _Reader:
         self.end = len(self.text)
         self.starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         self.parsed = Parsed(None)
+        self.values = 0
 
     def spot(self, i: int) -> Spot:
         line = bisect_right(self.starts, i)
@@ -102,6 +104,9 @@ class _Reader:
     def value(self, i: int, path: KeyPath, depth: int) -> tuple[Any, int]:
         if depth > MAX_DEPTH:
             raise self.fail(i, f"the document is nested more than {MAX_DEPTH} levels deep", "flatten this value")
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise self.fail(i, f"the file holds more than {MAX_VALUES:,} values", "split it, or keep data out of it")
         char = self.text[i:i + 1]
         if char == "{":
             return self.object(i, path, depth)

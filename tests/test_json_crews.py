@@ -408,7 +408,8 @@ def test_no_bytes_make_a_traceback(tmp_path):
             parse(text)
         except JsoncError as error:
             assert error.spot.line >= 1 and error.spot.column >= 1 and error.message
-    for text in ["[" * 100_000, '{"a": ' + "9" * 10_000 + "}", '{"a": 1e400}', "\ufeff{}"]:
+    for text in ["[" * 100_000, '{"a": ' + "9" * 10_000 + "}", '{"a": 1e400}', "\ufeff{}", "[" + "1," * 200_000 + "]",
+                 " " * 1_000_000, "{" + "/*" * 100_000, '["' + "x" * 1_000_000 + '"]']:
         try:
             parse(text)
         except JsoncError as error:
