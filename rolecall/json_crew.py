@@ -54,8 +54,9 @@ class JsonDoc(YamlDoc):
 
     def problem(self, path: KeyPath, message: str, hint: str = "", severity: str = "error") -> Problem:
         origin, tail = self.origin(path)
-        return Problem(message, origin.file, origin.spot.line, dotted((*origin.path, *tail)), hint,
-                       severity, origin.spot.column)  # type: ignore[arg-type]
+        crew = self.file.name
+        return Problem(in_json_terms(message, crew), origin.file, origin.spot.line, dotted((*origin.path, *tail)),
+                       in_json_terms(hint, crew), severity, origin.spot.column)  # type: ignore[arg-type]
 
     def graft(self, file: Path, spots: Iterable[tuple[KeyPath, Spot]],
               route: Callable[[KeyPath], Iterable[KeyPath]]) -> None:
@@ -63,6 +64,27 @@ class JsonDoc(YamlDoc):
         for path, spot in spots:
             for target in route(path):
                 self.origins[target] = Origin(file, spot, path)
+
+
+# Validation's messages speak of the YAML layout; a JSON crew's problems say the same in its terms.
+_JSON_TERMS = [(re.compile(pattern), replacement) for pattern, replacement in (
+    (r"add agent: <key> here or under tasks\.\S+ in crew\.yaml", 'add "agent": "<agent name>" to this task'),
+    (r"add manager: \{agent: <key in agents\.yaml>\} or manager: \{llm: <profile>\}",
+     'add "manager_agent": "<agent name>" or "manager_llm": "<model>"'),
+    (r"set process: hierarchical, or remove manager$", 'set "process": "hierarchical", or remove the manager'),
+    (r"add workspace: \{code_execution: true\} to crew\.yaml", 'add "workspace": {"code_execution": true} to {crew}'),
+    # the files themselves, only where validation names them (not in quoted user text)
+    (r"\b(in|to|of) (config/)?agents\.yaml\b", r"\1 {crew}'s agents"),
+    (r"\b(in|to|of) (config/)?tasks\.yaml\b", r"\1 {crew}'s tasks"),
+    (r"\b(in|to) crew\.yaml\b", r"\1 {crew}"),
+)]
+
+
+def in_json_terms(text: str, crew_file: str) -> str:
+    """``text`` with the YAML layout's names for things replaced by the JSON layout's."""
+    for pattern, replacement in _JSON_TERMS:
+        text = pattern.sub(replacement.replace("{crew}", crew_file), text)
+    return text
 
 
 @dataclass(frozen=True)

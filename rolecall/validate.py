@@ -43,13 +43,11 @@ class Validation:
 
 @dataclass(frozen=True)
 class CrewFiles:
-    """The three YAML files of a package, read with their line numbers (or a JSON crew read into their shape)."""
+    """The three YAML files of a package, read with their line numbers."""
 
     agents: YamlDoc
     tasks: YamlDoc
     crew: YamlDoc
-    agents_home: str = "config/agents.yaml"  # where a person defines an agent, for "no agent 'x' in ..."
-    tasks_home: str = "config/tasks.yaml"
 
 
 def validate(project: Project, package: CrewPackage, profiles: Iterable[str],
@@ -98,13 +96,10 @@ def _load_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | No
 
 
 def _load_json_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | None:
-    """CrewAI's JSON crew (crew.jsonc, agents/<name>.jsonc) in the three documents' shape."""
+    """CrewAI's JSON crew (crew.jsonc, agents/<name>.jsonc) read into the three documents' shape."""
     from .json_crew import load_json_crew
     found = load_json_crew(package, problems)
-    if found is None:
-        return None
-    crew_file = found.crew.file.name
-    return CrewFiles(found.agents, found.tasks, found.crew, f"{crew_file}'s agents", f"{crew_file}'s tasks")
+    return CrewFiles(found.agents, found.tasks, found.crew) if found is not None else None
 
 
 def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what: str) -> dict[str, Any] | None:
@@ -133,7 +128,6 @@ class _Checker:
                  problems: list[Problem]):
         self.project, self.package = project, package
         self.adoc, self.tdoc, self.cdoc = files.agents, files.tasks, files.crew
-        self.agents_home, self.tasks_home = files.agents_home, files.tasks_home
         self.agents, self.tasks, self.crew = agents, tasks, crew
         self.profiles, self.env, self.problems = profiles, env, problems
         self.toolbox: Toolbox = toolbox_for(project, package)
@@ -303,7 +297,7 @@ class _Checker:
         if manager.agent is None:
             return
         if manager.agent not in agents:
-            self.add(self.cdoc, ("manager", "agent"), f"no agent '{manager.agent}' in {self.agents_home}",
+            self.add(self.cdoc, ("manager", "agent"), f"no agent '{manager.agent}' in config/agents.yaml",
                      did_you_mean(manager.agent, agents))
             return
         if agents[manager.agent].tools:
@@ -324,7 +318,7 @@ class _Checker:
         for index, task in enumerate(tasks.values()):
             if task.agent is not None and task.agent not in self.agents:
                 doc, at = self.where("tasks", task.key, "agent")
-                self.add(doc, at, f"no agent '{task.agent}' in {self.agents_home}",
+                self.add(doc, at, f"no agent '{task.agent}' in config/agents.yaml",
                          did_you_mean(task.agent, self.agents))
             elif task.agent is None and self.crew.process == "sequential":
                 self.add(self.tdoc, (task.key,), "task has no agent; a sequential crew needs one for every task",
@@ -332,7 +326,7 @@ class _Checker:
             for i, name in enumerate(task.context):
                 doc, at = self.where("tasks", task.key, "context")
                 if name not in tasks:
-                    self.add(doc, (*at, i), f"no task '{name}' in {self.tasks_home}", did_you_mean(name, tasks))
+                    self.add(doc, (*at, i), f"no task '{name}' in config/tasks.yaml", did_you_mean(name, tasks))
                 elif name == task.key:
                     self.add(doc, (*at, i), "a task cannot be its own context")
                 elif order.index(name) > index:

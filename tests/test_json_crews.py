@@ -373,8 +373,15 @@ GOOD_CREW = ('{\n  "agents": ["writer"],\n  "tasks": [\n    {\n      "name": "dr
     (GOOD_CREW, GOOD_AGENT.replace('"Clear."', '"Clear.",\n  "tools": ["platform:gmail"]'),
      "crews/bad/agents/writer.jsonc:5:13: tools[0]: tool 'platform:gmail' is a CrewAI platform integration, which "
      "rolecall does not run (give the agent apps: [gmail] instead)"),
+    (GOOD_CREW.replace(',\n      "agent": "writer"', ""), GOOD_AGENT,
+     'crews/bad/crew.jsonc:4:5: tasks[0]: task has no agent; a sequential crew needs one for every task '
+     '(add "agent": "<agent name>" to this task)'),
+    (GOOD_CREW.replace('"agents": ["writer"],', '"agents": ["writer"], "process": "hierarchical",'), GOOD_AGENT,
+     'crews/bad/crew.jsonc:2:25: process: a hierarchical crew needs a manager '
+     '(add "manager_agent": "<agent name>" or "manager_llm": "<model>")'),
 ], ids=["unterminated string", "missing comma", "bad comment", "unknown agent", "unknown key", "wrong type",
-        "missing agent file", "duplicate key", "bad process", "unknown context", "agent type", "platform tool"])
+        "missing agent file", "duplicate key", "bad process", "unknown context", "agent type", "platform tool",
+        "task without agent", "no manager"])
 def test_a_mistake_is_located_by_file_line_and_column(capsys, json_project, crew, agent, expected):
     write_files(json_project.crews_dir / "bad", {"crew.jsonc": crew, "agents/writer.jsonc": agent})
     code, _, err = cli(capsys, json_project, "validate", "bad")
