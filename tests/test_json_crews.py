@@ -202,31 +202,30 @@ def test_an_agent_file_changed_is_validated_again(capsys, json_project, template
 
 # --- the same crew as crewai builds it -------------------------------------------------
 
-def crewai_view(crew, inputs):
+def view(agents, tasks, process, manager):
     """What a person would compare: agents, tasks and process, with inputs filled in."""
-    crew._interpolate_inputs(inputs)
-    agents = [(a.role, a.goal, a.backstory, sorted(t.name for t in a.tools or []), a.allow_delegation, a.max_iter)
-              for a in crew.agents]
-    tasks = [(t.description, t.expected_output, t.agent.role if t.agent else None,
+    return ([(a.role, a.goal, a.backstory, sorted(t.name for t in a.tools or []), a.allow_delegation, a.max_iter)
+             for a in agents],
+            [(t.description, t.expected_output, t.agent.role if t.agent else None,
               [c.description for c in t.context] if isinstance(t.context, list) else [],
-              sorted(tool.name for tool in t.tools or [])) for t in crew.tasks]
-    manager = crew.manager_agent.role if crew.manager_agent else None
-    return agents, tasks, str(crew.process.value), manager
+              sorted(tool.name for tool in t.tools or [])) for t in tasks],
+            str(process.value), manager.role if manager else None)
 
 
-def rolecall_view(project: Project, name: str, inputs):
+def crewai_view(crew, inputs):
+    crew._interpolate_inputs(inputs)  # what kickoff does first
+    return view(crew.agents, crew.tasks, crew.process, crew.manager_agent)
+
+
+def rolecall_view(project: Project, name: str):
+    """As a run assembles it, with the crew's own input defaults."""
     from rolecall.assemble import assemble
     from rolecall.context import RunContext
+    from rolecall.inputs import bound
     from rolecall.llm.factory import LlmPool
     crew = load_crew(name, project)
-    a = assemble(project, crew, inputs, LlmPool(RunContext.open(project), "scripted"), "scripted")
-    agents = [(x.role, x.goal, x.backstory, sorted(t.name for t in x.tools or []), x.allow_delegation, x.max_iter)
-              for x in a.crew_kwargs["agents"]]
-    tasks = [(t.description, t.expected_output, t.agent.role if t.agent else None,
-              [c.description for c in t.context] if isinstance(t.context, list) else [],
-              sorted(tool.name for tool in t.tools or [])) for t in a.tasks.values()]
-    manager = a.manager.role if a.manager else None
-    return agents, tasks, str(a.crew_kwargs["process"].value), manager
+    built = assemble(project, crew, bound(crew.inputs, {}), LlmPool(RunContext.open(project), "scripted"), "scripted")
+    return view(built.crew_kwargs["agents"], built.tasks.values(), built.crew_kwargs["process"], built.manager)
 
 
 @pytest.mark.crew
@@ -239,11 +238,11 @@ def test_rolecall_and_crewai_build_the_same_crew_from_the_same_files(json_projec
     for name in ("demo_crew", "newsroom"):
         folder = json_project.crews_dir / name
         theirs, defaults = crewai_load_crew(folder / "crew.jsonc")
-        ours = rolecall_view(json_project, name, defaults)
+        ours = rolecall_view(json_project, name)
         assert ours == crewai_view(theirs, defaults), name
     write_files(json_project.crews_dir / "inline", {"crew.jsonc": INLINE})
     theirs, defaults = load_crew_from_definition(parse(INLINE).data, project_root=json_project.crews_dir / "inline")
-    inline = rolecall_view(json_project, "inline", defaults)
+    inline = rolecall_view(json_project, "inline")
     assert inline == crewai_view(theirs, defaults)
     assert (inline[2], inline[3], inline[0][1][5]) == ("hierarchical", None, 3)  # CrewAI's manager, on manager_llm
     agents, tasks, process, manager = ours
