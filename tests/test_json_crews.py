@@ -188,6 +188,15 @@ def test_the_template_runs_end_to_end_and_is_recorded(json_project, template):
     assert "research_task" in report.read_text(encoding="utf-8")
 
 
+@pytest.mark.crew
+def test_a_hierarchical_json_crew_runs_under_its_manager(json_project):
+    write_files(json_project.crews_dir / "newsroom", NEWSROOM)
+    result = run("newsroom", {"topic": "eclipses"}, llm="scripted", project=json_project)
+    assert result.ok, result.error
+    assert [(t.key, t.agent) for t in result.tasks] == [
+        ("gather", "reporter"), ("check", "fact_checker"), ("write_the_story_about_task", "reporter")]
+
+
 def test_an_agent_file_changed_is_validated_again(capsys, json_project, template, monkeypatch):
     folder = add_template(json_project, template)
     assert cli(capsys, json_project, "validate", "demo_crew")[0] == 0
