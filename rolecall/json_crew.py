@@ -7,10 +7,11 @@ into what a YAML crew's files hold: an agents mapping, a tasks mapping keyed by 
 and a ``crew.yaml``-shaped mapping. Every key path remembers the JSON file, line, column
 and key path it came from, so a problem found later names the spot the user wrote.
 
-Where crewai and rolecall differ, crewai's reading wins: settings win over top-level keys
-(here, setting a key in both is an error), a task without a name gets the name
-``crewai create crew`` would give it, and every ``{placeholder}`` is an input (crewai asks
-for one that has no default; rolecall requires it as ``--input``).
+Where the two differ, the meaning is crewai's and the rigour rolecall's: a key written both
+at the top of an agent file and in its ``settings`` is an error (crewai lets settings win
+silently); a task without a name gets the name ``crewai create crew`` would give it; every
+``{placeholder}`` is an input, whose default comes from ``inputs`` and which is required
+otherwise (``crewai run`` would prompt for it).
 """
 from __future__ import annotations
 
