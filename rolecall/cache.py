@@ -82,7 +82,8 @@ def _files(root: Path) -> Iterator[Path]:
     if not root.is_dir():
         return
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        # a hidden folder is no part of the crew: `crewai create crew` puts a .git in its folder
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
         for name in sorted(files):
             yield Path(folder, name)
 
@@ -178,7 +179,8 @@ def _read(file: Path, key: str, env: Mapping[str, str]) -> Checked | None:
 def _write(file: Path, key: str, result: Checked, consulted: dict[str, bool]) -> None:
     entry = {"key": key, "env": consulted, "outline": result.outline.to_data() if result.outline else None,
              "problems": [{"message": p.message, "file": str(p.file) if p.file else None, "line": p.line,
-                           "path": p.path, "hint": p.hint, "severity": p.severity} for p in result.problems]}
+                           "path": p.path, "hint": p.hint, "severity": p.severity, "column": p.column}
+                          for p in result.problems]}
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         temporary = file.with_suffix(f".{os.getpid()}.tmp")

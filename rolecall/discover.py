@@ -30,6 +30,22 @@ class CrewPackage:
     module: str | None = None  # importable package name, for crews shipped as distributions
 
     @property
+    def layout(self) -> str:
+        """"yaml" (config/agents.yaml, config/tasks.yaml, crew.yaml) or "json" (CrewAI 1.15's
+        crew.jsonc with agents/<name>.jsonc); a folder holding both is read as YAML."""
+        yaml = (self.path / "crew.yaml").exists() or (self.path / "config").is_dir()
+        return "json" if not yaml and json_crew_file(self.path) is not None else "yaml"
+
+    @property
+    def files(self) -> list[Path]:
+        """The files that declare the crew (its tools, schemas and data aside)."""
+        if self.layout == "yaml":
+            return [self.agents_file, self.tasks_file, self.crew_file]
+        folder = self.path / "agents"
+        agents = sorted(f for f in folder.iterdir() if f.suffix in JSON_SUFFIXES) if folder.is_dir() else []
+        return [json_crew_file(self.path) or self.path / "crew.jsonc", *agents]
+
+    @property
     def agents_file(self) -> Path:
         return self.path / "config" / "agents.yaml"
 
@@ -51,15 +67,27 @@ class CrewPackage:
         import hashlib  # only runs and reports need it; `list` should not pay for it
         digest = hashlib.sha256()
         for file in sorted(self.path.rglob("*")):  # YAML, schemas, tools, their data: all of the package
-            if file.is_file() and "__pycache__" not in file.parts:
+            inside = file.relative_to(self.path).parts[:-1]  # a hidden folder (.git) is no part of the crew
+            if file.is_file() and "__pycache__" not in inside and not any(p.startswith(".") for p in inside):
                 digest.update(str(file.relative_to(self.path)).encode() + b"\0" + file.read_bytes())
         return digest.hexdigest()[:16]
+
+
+JSON_SUFFIXES = (".jsonc", ".json")  # crewai's order of preference
+
+
+def json_crew_file(folder: Path) -> Path | None:
+    """crew.jsonc or crew.json, as crewai looks for them."""
+    for suffix in JSON_SUFFIXES:
+        if (folder / f"crew{suffix}").is_file():
+            return folder / f"crew{suffix}"
+    return None
 
 
 def is_crew_dir(path: Path) -> bool:
     try:
         return path.is_dir() and not path.name.startswith((".", "_")) and (
-            (path / "crew.yaml").exists() or (path / "config").is_dir())
+            (path / "crew.yaml").exists() or (path / "config").is_dir() or json_crew_file(path) is not None)
     except OSError:  # unreadable: validation says so when the crew is named
         return path.is_dir()
 

@@ -19,6 +19,7 @@ class Problem:
     path: str = ""
     hint: str = ""
     severity: Severity = "error"
+    column: int | None = None  # known for JSON files, whose values share lines
 
     def render(self, root: Path | None = None) -> str:
         where = ""
@@ -29,7 +30,9 @@ class Problem:
                     shown = self.file.relative_to(root)
                 except ValueError:
                     pass
-            where = f"{shown}:{self.line}: " if self.line else f"{shown}: "
+            where = f"{shown}: "
+            if self.line:
+                where = f"{shown}:{self.line}:{self.column}: " if self.column else f"{shown}:{self.line}: "
         key = f"{self.path}: " if self.path else ""
         tail = f" ({self.hint})" if self.hint else ""
         tag = "warning: " if self.severity == "warning" else ""

@@ -8,7 +8,9 @@ A crew names a tool in one of two ways:
   ``@tool`` by its function name;
 * a reference ``module:Class`` or ``module:function``, as crewai's declarative crews allow
   (``crewai_tools:FileReadTool``, ``tools.knowledge:KnowledgeSearchTool``). The module is
-  looked up under the project folder first, then among installed packages.
+  looked up under the project folder first, then among installed packages;
+* ``custom:<name>``, as crewai's JSON crews write it: the tool class in the crew's own
+  ``tools/<name>.py`` (the first by name, as crewai takes it).
 
 Validation must stay fast and crewai-free, so everything here is read with ``ast``;
 only ``build()`` imports anything, at assembly time.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import re
 import sys
 import types
 from dataclasses import dataclass, field
@@ -69,10 +72,14 @@ class Toolbox:
     tools: dict[str, ToolInfo] = field(default_factory=dict)
     crewai_tools_file: Path | None = None
     root: Path | None = None  # the project folder, where module:Class references are looked up first
+    crew: CrewPackage | None = None  # whose tools/<name>.py a custom:<name> tool is
     bases: dict[str, RefProblem] = field(default_factory=dict)  # helper base classes, not bindable: why not
     _refs: dict[str, ToolInfo | RefProblem] = field(default_factory=dict, init=False, repr=False)
 
     def get(self, name: str) -> ToolInfo | None:
+        if name.startswith(CUSTOM):
+            found = self.custom(name)
+            return found if isinstance(found, ToolInfo) else None
         if is_reference(name):
             found = self.reference(name)
             return found if isinstance(found, ToolInfo) else None
@@ -99,22 +106,38 @@ class Toolbox:
             self._refs[ref] = _resolve_reference(ref, str(self.root or ""), self.crewai_tools_file)
         return self._refs[ref]
 
+    def custom(self, ref: str) -> ToolInfo | RefProblem:
+        """The tool a ``custom:<name>`` reference names, or why it names none."""
+        if ref not in self._refs:
+            self._refs[ref] = _resolve_custom(ref, self.crew, str(self.root or "")) if self.crew else \
+                RefProblem(f"tool '{ref}' needs a crew folder to look in")
+        return self._refs[ref]
+
     def explain(self, name: str) -> tuple[str, str]:
         """Why ``get(name)`` found nothing, as (message, hint)."""
+        if name.startswith(CUSTOM):
+            custom = self.custom(name)
+            return (custom.message, custom.hint) if isinstance(custom, RefProblem) else (f"unknown tool '{name}'", "")
+        if name.startswith(PLATFORM):
+            return (f"tool '{name}' is a CrewAI platform integration, which rolecall does not run",
+                    f"give the agent apps: [{name.removeprefix(PLATFORM) or '<app>'}] instead")
         found = self.reference(name) if is_reference(name) else self.bases.get(name)
         if isinstance(found, RefProblem):
             return found.message, found.hint
         return f"unknown tool '{name}'", did_you_mean(name, self.names()) or _UNKNOWN_HINT
 
 
+CUSTOM, PLATFORM = "custom:", "platform:"  # crewai's JSON crews: tools/<name>.py; a CrewAI AMP app
+
+
 def is_reference(name: str) -> bool:
     """``module:Class`` rather than a registry name (no class or function name holds a colon)."""
-    return ":" in name
+    return ":" in name and not name.startswith((CUSTOM, PLATFORM))
 
 
 def toolbox_for(project: Project, crew: CrewPackage) -> Toolbox:
     root = str(project.root)
-    box = Toolbox(crewai_tools_file=_crewai_tools_init(), root=project.root)
+    box = Toolbox(crewai_tools_file=_crewai_tools_init(), root=project.root, crew=crew)
     if project.tools_dir.is_dir():
         for file in sorted(project.tools_dir.glob("*.py")):
             module = f"{_PROJECT_TOOLS}.{file.stem}" if file.stem != "__init__" else _PROJECT_TOOLS
@@ -502,6 +525,30 @@ def _resolve_reference(ref: str, root: str, crewai_tools_file: Path | None) -> T
         listing = f"tools in {shown}: {_some(tools)}" if tools else f"{shown} defines no tools"
         return RefProblem(f"tool '{ref}': {shown} has no '{attr}'", did_you_mean(attr, tools) or listing)
     return _reference_info(ref, found, module, attr, root)
+
+
+_CUSTOM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # crewai's own rule: tools/<name>.py, nothing outside
+
+
+def _resolve_custom(ref: str, crew: CrewPackage, root: str) -> ToolInfo | RefProblem:
+    name = ref.removeprefix(CUSTOM)
+    folder = crew.path / "tools"
+    if not _CUSTOM_NAME.fullmatch(name):
+        return RefProblem(f"'{ref}' is not a custom tool name", "write custom:<name> for the crew's tools/<name>.py, "
+                                                                "with <name> a Python identifier")
+    file = folder / f"{name}.py"
+    shown = f"{crew.shown_origin}/tools/{name}.py"
+    if not file.is_file():
+        others = [f"{CUSTOM}{f.stem}" for f in sorted(folder.glob("*.py"))] if folder.is_dir() else []
+        return RefProblem(f"custom tool '{ref}': no {shown}", did_you_mean(ref, others) or
+                          "create it with a class that subclasses crewai.tools.BaseTool")
+    home = crew.module.split(".")[0] if crew.module else ""
+    module = f"{crew_package(crew)}.tools.{name}"
+    tools = {k: t for k, t in _scan_file(file, module, shown, home, root).tools.items() if t.kind == "class"}
+    if not tools:  # crewai takes BaseTool subclasses only, not @tool functions
+        return RefProblem(f"custom tool '{ref}': {shown} defines no tool class",
+                          "define a class that subclasses crewai.tools.BaseTool, sets `name` and defines `_run`")
+    return tools[min(tools)]  # crewai takes the first in dir() order, which is by name
 
 
 def _crewai_reference(ref: str, attr: str, init_file: Path) -> ToolInfo | RefProblem:

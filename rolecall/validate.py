@@ -55,6 +55,7 @@ class CrewFiles:
     tasks: YamlDoc
     crew: YamlDoc
     crewai_style: bool = False
+    unknown_keys_warn: bool = True  # with crewai_style: CrewAI's YAML loader drops them silently
 
 
 def validate(project: Project, package: CrewPackage, profiles: Iterable[str],
@@ -69,8 +70,9 @@ def validate(project: Project, package: CrewPackage, profiles: Iterable[str],
     files = _load_files(package, problems)
     if files is None:
         return Validation(None, problems)
-    agents = _entries(files.agents, AgentSpec, problems, "agent", files.crewai_style)
-    tasks = _entries(files.tasks, TaskSpec, problems, "task", files.crewai_style)
+    lenient = files.crewai_style and files.unknown_keys_warn
+    agents = _entries(files.agents, AgentSpec, problems, "agent", lenient)
+    tasks = _entries(files.tasks, TaskSpec, problems, "task", lenient)
     crew = parse_lenient(files.crew, (), CrewSpec, problems)
     if crew is None or agents is None or tasks is None:
         return Validation(None, problems)
@@ -86,6 +88,8 @@ def validate(project: Project, package: CrewPackage, profiles: Iterable[str],
 # --- loading and shapes ----------------------------------------------------
 
 def _load_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | None:
+    if package.layout == "json":
+        return _load_json_files(package, problems)
     docs: list[YamlDoc | None] = []
     crewai_style = not package.crew_file.exists()
     for file, what in ((package.agents_file, "agents"), (package.tasks_file, "tasks"), (package.crew_file, "crew")):
@@ -111,8 +115,21 @@ def _load_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | No
     return CrewFiles(agents, tasks, crew, crewai_style)
 
 
+def _load_json_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | None:
+    """CrewAI's JSON crew (crew.jsonc, agents/<name>.jsonc) read into the three documents' shape.
+
+    Its text means what it means to crewai (braces that are no placeholder are text); its keys
+    are checked as strictly as crew.yaml's, since crewai's own JSON loader reports unknown ones.
+    """
+    from .json_crew import load_json_crew
+    found = load_json_crew(package, problems)
+    if found is None:
+        return None
+    return CrewFiles(found.agents, found.tasks, found.crew, crewai_style=True, unknown_keys_warn=False)
+
+
 def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what: str,
-             crewai_style: bool = False) -> dict[str, Any] | None:
+             drop_unknown: bool = False) -> dict[str, Any] | None:
     """Each entry of agents.yaml or tasks.yaml; a broken entry is reported and kept as best we can."""
     if not doc.data:
         problems.append(doc.problem((), f"no {what}s defined"))
@@ -122,7 +139,7 @@ def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what
         if not isinstance(value, dict):
             problems.append(doc.problem((key,), f"a {what} must be a mapping of settings, not {kind_of(value)}"))
             continue
-        if crewai_style:
+        if drop_unknown:
             _drop_unknown(doc, key, value, model, problems)
         parsed = parse_lenient(doc, (key,), model, problems)
         if parsed is not None:
@@ -151,6 +168,8 @@ class _Checker:
         self.project, self.package = project, package
         self.adoc, self.tdoc, self.cdoc = files.agents, files.tasks, files.crew
         self.crewai_style = files.crewai_style
+        # a CrewAI project's YAML without its crew.py: what crew.py would bind is missing
+        self.yaml_without_crew = files.crewai_style and package.layout != "json"
         self.agents, self.tasks, self.crew = agents, tasks, crew
         self.profiles, self.env, self.problems = profiles, env, problems
         self.models = Models(profiles, env, check_keys=not overridden, bare_is_openai=files.crewai_style)
@@ -256,8 +275,8 @@ class _Checker:
             # approval instead (a rejection's reason goes back to the agent, as CrewAI's feedback does)
             merged = merged.model_copy(update={"human_input": None, "approval": "required"})
         agent = merged.agent
-        if agent is None and self.crewai_style and len(self.agents) == 1 and self.crew.process == "sequential":
-            agent = next(iter(self.agents))  # CrewAI gives an unbound task to a crew's only agent
+        if agent is None and self.yaml_without_crew and len(self.agents) == 1 and self.crew.process == "sequential":
+            agent = next(iter(self.agents))  # with one agent there is one way to bind it: crew.py would say the same
         task = TaskDef(key, merged, agent, list(merged.context or []), tools,
                        merged.output_file, schema, "json" if spec.output_json and not crew_schema else "pydantic")
         self.check_schema(key, schema, field)
@@ -273,7 +292,7 @@ class _Checker:
             info = self.toolbox.get(use.name)
             if info is None:  # an unknown name, a helper base class, or a module:Class that names no tool
                 message, hint = self.toolbox.explain(use.name)
-                if self.crewai_style and not is_reference(use.name):
+                if self.yaml_without_crew and not is_reference(use.name):
                     hint += "; a CrewAI project may define it in crew.py: `python main.py import PROJECT` copies it"
                 self.add(doc, (*at, i), message, hint)
                 continue
@@ -408,7 +427,7 @@ class _Checker:
                 doc, at = self.where("tasks", task.key, "agent")
                 self.add(doc, at, f"no agent '{task.agent}' in config/agents.yaml",
                          did_you_mean(task.agent, self.agents))
-            elif task.agent is None and self.crew.process == "sequential" and self.crewai_style:
+            elif task.agent is None and self.crew.process == "sequential" and self.yaml_without_crew:
                 self.add(self.tdoc, (task.key,), "task has no agent; CrewAI projects bind it in crew.py",
                          f"run `python main.py import PROJECT` on the CrewAI project, or add agent: <key> here "
                          f"or a crew.yaml with tasks.{task.key}.agent")
