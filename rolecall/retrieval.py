@@ -33,7 +33,6 @@ def equip(project: Project, crew: CrewDefinition, agents: Mapping[str, Agent],
         spec = crew.agents[key].spec
         if spec.memory:
             agent.memory = kit.bank(spec.embedder).for_agent(key, agent.llm)
-            _tools_optional(agent)
         if spec.knowledge_sources:
             agent.knowledge = kit.knowledge(f"agent-{key}", spec.knowledge_sources, spec.embedder)
             uses_knowledge = True
@@ -41,8 +40,6 @@ def equip(project: Project, crew: CrewDefinition, agents: Mapping[str, Agent],
     if crew.spec.memory and agents:
         first = next(iter(agents[k] for k in crew.workers))
         kwargs["memory"] = kit.bank(crew.spec.embedder).for_crew(first.llm)
-        for key in crew.workers:
-            _tools_optional(agents[key])
     if crew.spec.knowledge_sources:
         kwargs["knowledge"] = kit.knowledge("crew", crew.spec.knowledge_sources, crew.spec.embedder)
     if uses_knowledge:
@@ -97,11 +94,3 @@ def _knowledge_config(written: KnowledgeConfigSpec | None, embedder: EmbedderSpe
         return base
     return base.model_copy(update=written.model_dump(exclude_none=True))
 
-
-def _tools_optional(agent: Agent) -> None:
-    # memory gives an agent crewai's memory tools; on the local model an agent with tools must
-    # call one first, which an agent that had none of its own should not be made to do
-    if not agent.tools:
-        for llm in (agent.llm, *(link.llm for link in getattr(agent.llm, "links", []))):
-            if hasattr(llm, "tools_optional"):
-                llm.tools_optional.add(agent.role.strip())

@@ -268,3 +268,35 @@ def test_a_named_provider_is_built_by_crewais_own_factory():
     built = _build_embedder(spec, {"MY_KEY": "sk-test"})
     assert type(built).__name__ == "OpenAIEmbeddingFunction"
     assert built.model_name == "text-embedding-3-small" and built.api_key == "sk-test"
+
+
+# --- crewai's own prompts -------------------------------------------------------------
+def test_crewais_memory_prompts_are_recognised_and_answered_in_their_schemas():
+    import json
+
+    from crewai.memory import analyze
+    from crewai.utilities.i18n import I18N_DEFAULT
+
+    from rolecall.llm import chores
+    content = "Task: Pick a code.\nAgent: Keeper\nExpected result: A code.\nResult: Thought: done\n" \
+              "Final Answer: The code is 4417. It opens the north vault."
+    cases = {
+        "extract_memories": (analyze.ExtractedMemories, {"content": content}),
+        "save": (analyze.MemoryAnalysis, {"content": "x", "existing_scopes": ["/"], "existing_categories": []}),
+        "consolidation": (analyze.ConsolidationPlan, {"new_content": "x", "records_summary": "- id=1"}),
+        "query": (analyze.QueryAnalysis, {"query": "the vault code", "available_scopes": ["/"], "scope_desc": ""}),
+    }
+    for key, (model, values) in cases.items():
+        messages = [{"role": "system", "content": I18N_DEFAULT.memory(f"{key}_system")},
+                    {"role": "user", "content": I18N_DEFAULT.memory(f"{key}_user").format(**values)}]
+        assert chores.response_model(messages) is model, key  # the local model's JSON grammar
+        parsed = model.model_validate(json.loads(chores.reply(messages)))  # the scripted model's reply
+        if key == "extract_memories":
+            assert parsed.memories == ["The code is 4417.", "It opens the north vault."]
+        if key == "query":
+            assert parsed.recall_queries == ["the vault code"]
+    rewrite = [{"role": "system", "content": I18N_DEFAULT.slice("knowledge_search_query_system_prompt")},
+               {"role": "user", "content": I18N_DEFAULT.slice("knowledge_search_query").format(
+                   task_prompt="What does an overdraft cost?")}]
+    assert chores.reply(rewrite) == "What does an overdraft cost?"
+    assert chores.reply([{"role": "system", "content": "You are Clerk."}]) is None

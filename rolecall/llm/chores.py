@@ -17,6 +17,26 @@ _RESULT = re.compile(r"^Result:\s*(.*)", re.S | re.M)
 _QUERY = re.compile(r"^Query:\s*(.*?)\n\s*\n", re.S | re.M)
 _ORIGINAL = re.compile(r"The original query is:\s*(.*)", re.S)
 MAX_MEMORIES = 5
+# crewai's memory tools, which it adds to every agent of a crew with memory
+MEMORY_TOOLS = ("Search memory", "Save to memory")
+_SCHEMAS = {"You extract discrete, reusable memory statements": "ExtractedMemories",
+            "You analyze content to be stored": "MemoryAnalysis",
+            "You are comparing new content against existing memories": "ConsolidationPlan",
+            "You analyze a query for searching memory": "QueryAnalysis"}
+
+
+def response_model(messages: list[dict[str, Any]]) -> Any:
+    """The pydantic model crewai parses a memory prompt's reply into, or None for any other prompt.
+
+    crewai asks for it only from models with native function calling; a local model constrained
+    to this schema answers with valid JSON in a few dozen tokens instead of free text.
+    """
+    system = _content(messages, "system")
+    name = next((model for start, model in _SCHEMAS.items() if system.startswith(start)), None)
+    if name is None:
+        return None
+    from crewai.memory import analyze
+    return getattr(analyze, name)
 
 
 def reply(messages: list[dict[str, Any]]) -> str | None:

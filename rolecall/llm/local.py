@@ -27,6 +27,7 @@ from pydantic import PrivateAttr
 from ..environment import Environment
 from ..errors import ModelUnavailable
 from ..problem import Problem
+from . import chores
 from .base import CallContext, Completion, RolecallLLM, as_messages
 from .cpu import CpuWatch, cores
 from .grammar import Shape, json_grammar, named_coworker, next_steps, react_grammar, tool_specs
@@ -136,8 +137,14 @@ class LocalLLM(RolecallLLM):
         return self._engine
 
     def complete(self, ctx: CallContext) -> Completion:
-        tools = ctx.agent_tools()
-        if tools or ctx.is_manager:
+        offered = ctx.agent_tools()
+        # not crewai's memory tools: a small model loops on them (save, save again, ...), and
+        # crewai recalls before and saves after every task without them; the grammar still
+        # holds an agent that was offered only those to the protocol (a Final Answer)
+        tools = [t for t in offered if t.name not in chores.MEMORY_TOOLS]
+        if ctx.response_model is None and not ctx.role:
+            ctx.response_model = chores.response_model(ctx.messages)  # crewai's memory analysis
+        if offered or ctx.is_manager:
             # a structured task's final answer must already be its JSON: crewai then validates it
             # as is, instead of asking the model again to convert free text
             final_schema = _response_schema(_task_model(ctx.task))
