@@ -11,8 +11,10 @@ fields, or the plain vector search. Left alone, ``memory: true`` means ``gpt-5.4
 OpenAI embeddings (a key and the network) and LanceDB under ``~/.local/share``.
 
 rolecall builds the ``Memory`` itself: its LLM is the agent's own model object (the first
-agent's for crew memory, as crewai would pick), so the memory calls go through rolecall's
-models and are recorded with the run like any other call; its embedder is the run's; and
+agent's for crew memory, as crewai would pick), so the memory calls go through the run's
+models and are recorded with the run like any other call (an API model does the analysis;
+rolecall's local and scripted models answer it by rule, ``llm/chores.py``, because the 0.5B
+model extracted crewai's instructions instead of the facts); its embedder is the run's; and
 its LanceDB lives in ``<project>/.rolecall-cache/memory/<crew>/<embedder>/``, so what a crew
 remembers carries over to its next run and to a resumed one, and vectors of two embedders
 never mix.

@@ -100,6 +100,21 @@ def test_a_later_task_recalls_an_earlier_tasks_fact_through_memory(run_crew, tmp
     assert offline == []
 
 
+def test_memory_and_knowledge_write_nothing_in_the_home_folder(run_crew, tmp_project, offline, monkeypatch,
+                                                               tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    files = {**VAULT, "knowledge/codes.md": "Vault codes change every Monday.\n",
+             "crew.yaml": "memory: true\nknowledge_sources: [codes.md]\n"}
+    write_files(tmp_project.crews_dir / "vault", files)
+    assert run_crew("vault", script=VAULT_SCRIPT, project=tmp_project).ok
+    # crewai itself keeps its last kickoff's task outputs there on every run, memory or not
+    written = [p.name for p in home.rglob("*") if p.is_file()]
+    assert set(written) <= {"latest_kickoff_task_outputs.db"}, written
+
+
 def test_without_memory_the_fact_does_not_reach_the_later_task(run_crew, tmp_project, offline, prompts):
     write_files(tmp_project.crews_dir / "vault", {**VAULT, "crew.yaml": "memory: false\n"})
     result = run_crew("vault", script=VAULT_SCRIPT, project=tmp_project)
@@ -289,8 +304,8 @@ def test_crewais_memory_prompts_are_recognised_and_answered_in_their_schemas():
     for key, (model, values) in cases.items():
         messages = [{"role": "system", "content": I18N_DEFAULT.memory(f"{key}_system")},
                     {"role": "user", "content": I18N_DEFAULT.memory(f"{key}_user").format(**values)}]
-        assert chores.response_model(messages) is model, key  # the local model's JSON grammar
         parsed = model.model_validate(json.loads(chores.reply(messages)))  # the scripted model's reply
+        assert chores.structured_reply(messages) == parsed, key  # the local model's
         if key == "extract_memories":
             assert parsed.memories == ["The code is 4417.", "It opens the north vault."]
         if key == "query":

@@ -1,10 +1,12 @@
-"""Replies to crewai's own bookkeeping prompts, for the scripted model.
+"""Replies by rule to crewai's own bookkeeping prompts, for rolecall's own models.
 
 Memory and knowledge make crewai call the agent's model outside any task step: to extract
 memories from a result, to analyse one for saving, to consolidate it, to distil a recall
 query, and to rewrite a knowledge search query. Those calls carry no agent or task, so a
-script cannot address them; answering them plausibly (the JSON crewai asks for, built from
-the prompt itself) keeps scripted runs deterministic and their memories readable.
+script cannot address them; the scripted model answers all of them here (the JSON crewai asks
+for, built from the prompt itself), which keeps scripted runs deterministic. The local model
+answers the memory prompts here too (``structured_reply``): the 0.5B model does them badly.
+The calls still reach crewai's events, so the run records them (with no tokens).
 """
 from __future__ import annotations
 
@@ -26,11 +28,7 @@ _SCHEMAS = {"You extract discrete, reusable memory statements": "ExtractedMemori
 
 
 def response_model(messages: list[dict[str, Any]]) -> Any:
-    """The pydantic model crewai parses a memory prompt's reply into, or None for any other prompt.
-
-    crewai asks for it only from models with native function calling; a local model constrained
-    to this schema answers with valid JSON in a few dozen tokens instead of free text.
-    """
+    """The pydantic model crewai parses a memory prompt's reply into, or None for any other prompt."""
     system = _content(messages, "system")
     name = next((model for start, model in _SCHEMAS.items() if system.startswith(start)), None)
     if name is None:
@@ -61,6 +59,13 @@ def reply(messages: list[dict[str, Any]]) -> str | None:
     if "Relevant memory excerpts:" in user:
         return "Nothing is missing."
     return None
+
+
+def structured_reply(messages: list[dict[str, Any]]) -> Any:
+    """``reply`` as the pydantic object crewai parses a memory prompt into, or None for other prompts."""
+    model = response_model(messages)
+    answer = reply(messages) if model is not None else None
+    return model.model_validate_json(answer) if answer is not None else None
 
 
 def memories(content: str) -> list[str]:

@@ -142,8 +142,12 @@ class LocalLLM(RolecallLLM):
         # crewai recalls before and saves after every task without them; the grammar still
         # holds an agent that was offered only those to the protocol (a Final Answer)
         tools = [t for t in offered if t.name not in chores.MEMORY_TOOLS]
-        if ctx.response_model is None and not ctx.role:
-            ctx.response_model = chores.response_model(ctx.messages)  # crewai's memory analysis
+        ruled = None if ctx.role else chores.structured_reply(ctx.messages)
+        if ruled is not None:
+            # crewai's memory analysis, answered by rule: measured here, the 0.5B model (even held
+            # to the JSON schema) extracted crewai's own instructions ("You should always think
+            # about what to do") as memories and dropped the fact; the answer's sentences are kept
+            return Completion(ruled, 0, 0)
         if offered or ctx.is_manager:
             # a structured task's final answer must already be its JSON: crewai then validates it
             # as is, instead of asking the model again to convert free text
