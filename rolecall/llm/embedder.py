@@ -48,9 +48,6 @@ def session(name: str, env: Mapping[str, str] | None = None) -> Session:
 def _load(name: str, env: Mapping[str, str] | None) -> Session:
     started = time.perf_counter()
     files = locate_embedding_model(name, env=env)
-    # onnxruntime 1.32 keeps a device id and a usage database in ~/.cache/Microsoft/DeveloperTools
-    # unless this is set when it is first imported
-    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime as ort
     from tokenizers import Tokenizer
     tokenizer = Tokenizer.from_file(str(files.tokenizer))
