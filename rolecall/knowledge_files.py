@@ -17,6 +17,8 @@ FOLDER = "knowledge"
 KINDS = {".md": "text_file", ".markdown": "text_file", ".txt": "text_file", ".rst": "text_file",
          ".text": "text_file", ".pdf": "pdf", ".csv": "csv", ".json": "json", ".xlsx": "excel", ".xls": "excel"}
 _GLOB = set("*?[")
+# Python packages crewai's source for a kind imports when it reads the file: (module, pip name)
+NEEDS = {"pdf": (("pdfplumber", "pdfplumber"),), "excel": (("pandas", "pandas"), ("openpyxl", "openpyxl"))}
 
 
 @dataclass
@@ -51,10 +53,19 @@ def resolve(crew_dir: Path, entries: list[str]) -> Resolved:
                 out.problems.append((index, f"{FOLDER}/{path.relative_to(folder)} is not a kind of file "
                                             f"crewai can read as knowledge",
                                      f"use {', '.join(sorted(KINDS))}"))
+            elif (missing := _missing_packages(kind)) and path not in seen:
+                seen.add(path)
+                out.problems.append((index, f"reading {FOLDER}/{path.relative_to(folder)} needs the Python "
+                                            f"package {' and '.join(missing)}", f"pip install {' '.join(missing)}"))
             elif path not in seen:
                 seen.add(path)
                 out.files.setdefault(kind, []).append(path)
     return out
+
+
+def _missing_packages(kind: str) -> list[str]:
+    import importlib.util
+    return [package for module, package in NEEDS.get(kind, ()) if importlib.util.find_spec(module) is None]
 
 
 def _matches(folder: Path, entry: str) -> list[Path]:

@@ -315,3 +315,11 @@ def test_crewais_memory_prompts_are_recognised_and_answered_in_their_schemas():
                    task_prompt="What does an overdraft cost?")}]
     assert chores.reply(rewrite) == "What does an overdraft cost?"
     assert chores.reply([{"role": "system", "content": "You are Clerk."}]) is None
+
+
+def test_a_knowledge_file_whose_reader_is_not_installed_says_what_to_install(tmp_project):
+    import importlib.util
+    if importlib.util.find_spec("pandas") is not None:
+        pytest.skip("pandas is installed here")
+    [problem] = validate(tmp_project, {"knowledge/prices.xlsx": "x", "crew.yaml": "knowledge_sources: [prices.xlsx]\n"})
+    assert "needs the Python package pandas" in problem.message and problem.hint.startswith("pip install pandas")
