@@ -323,3 +323,30 @@ def test_a_knowledge_file_whose_reader_is_not_installed_says_what_to_install(tmp
         pytest.skip("pandas is installed here")
     [problem] = validate(tmp_project, {"knowledge/prices.xlsx": "x", "crew.yaml": "knowledge_sources: [prices.xlsx]\n"})
     assert "needs the Python package pandas" in problem.message and problem.hint.startswith("pip install pandas")
+
+
+def test_the_local_model_answers_memory_analysis_by_rule_and_never_calls_memory_tools(monkeypatch):
+    from types import SimpleNamespace
+
+    from crewai.memory.analyze import ExtractedMemories
+    from crewai.tools.memory_tools import create_memory_tools
+    from crewai.utilities.i18n import I18N_DEFAULT
+
+    from rolecall.llm.base import CallContext
+    from rolecall.llm.local import LocalLLM
+    llm = LocalLLM(model="local", model_path="/nowhere/model.gguf")  # never loaded: no call generates
+    extract = [{"role": "system", "content": I18N_DEFAULT.memory("extract_memories_system")},
+               {"role": "user", "content": I18N_DEFAULT.memory("extract_memories_user").format(
+                   content="Task: t\nResult: Final Answer: The code is 4417.")}]
+    done = llm.complete(CallContext(extract))
+    assert isinstance(done.text, ExtractedMemories) and done.text.memories == ["The code is 4417."]
+    assert (done.prompt_tokens, done.completion_tokens) == (0, 0)
+
+    grammars: list[str | None] = []
+    monkeypatch.setattr(LocalLLM, "generate", lambda self, messages, grammar=None, **kw: grammars.append(grammar)
+                        or SimpleNamespace(text="Thought: done\nFinal Answer: ok", prompt_tokens=1, completion_tokens=1))
+    writer = SimpleNamespace(role="Writer", tools=create_memory_tools(SimpleNamespace(read_only=False)))
+    llm.complete(CallContext([{"role": "user", "content": "Write a note."}], agent=writer))
+    [grammar] = grammars
+    assert grammar is not None and "Final Answer" in grammar  # still held to crewai's protocol
+    assert "memory" not in grammar.lower()  # but offered neither memory tool
