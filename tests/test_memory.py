@@ -133,6 +133,18 @@ def test_memory_carries_over_to_the_crews_next_run(run_crew, tmp_project, offlin
     assert "4417" in first_prompt(prompts, "note").split(MEMORY_HEADING, 1)[1]
 
 
+def test_a_resumed_run_recalls_what_it_remembered_before_it_stopped(run_crew, tmp_project, offline, prompts):
+    from rolecall import api
+    tasks = VAULT["config/tasks.yaml"].replace("  agent: keeper\n", "  agent: keeper\n  approval: required\n")
+    write_files(tmp_project.crews_dir / "vault", {**VAULT, "config/tasks.yaml": tasks, "crew.yaml": "memory: true\n"})
+    stopped = run_crew("vault", script=VAULT_SCRIPT, project=tmp_project)
+    assert stopped.status == "awaiting_approval" and not any(t == "note" for t, _, _ in prompts)
+    api.decide(stopped.run_id, project=tmp_project)
+    resumed = api.resume(stopped.run_id, project=tmp_project)  # a new attempt: crewai objects built anew
+    assert resumed.ok, resumed.error
+    assert "4417" in first_prompt(prompts, "note").split(MEMORY_HEADING, 1)[1]
+
+
 def test_an_agents_own_memory_is_its_own(run_crew, tmp_project, offline, prompts):
     agents = VAULT["config/agents.yaml"].replace("writer: {role: Writer,", "writer: {memory: true, role: Writer,")
     write_files(tmp_project.crews_dir / "vault", {**VAULT, "config/agents.yaml": agents, "crew.yaml": ""})
