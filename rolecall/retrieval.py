@@ -19,8 +19,8 @@ from .memory import MemoryBank, memory_folder
 from .project import Project
 from .spec import EmbedderSpec, KnowledgeConfigSpec
 
-# crewai's KnowledgeConfig default threshold (0.6) is tuned for OpenAI's embeddings; the
-# embedded MiniLM scores a question against its answer passage lower (bench/embedding.py)
+# crewai's default threshold (0.6) would drop the right passage for most questions on the
+# embedded model, which scores it 0.15-0.82, median 0.52 (bench/embedding.py)
 EMBEDDED_KNOWLEDGE = KnowledgeConfig(results_limit=3, score_threshold=0.25)
 
 
@@ -28,24 +28,31 @@ def equip(project: Project, crew: CrewDefinition, agents: Mapping[str, Agent],
           env: Mapping[str, str]) -> dict[str, Any]:
     """Give ``agents`` their memory and knowledge; return the crew's as ``Crew`` kwargs."""
     kit = _Kit(project, crew, env)
-    uses_knowledge = bool(crew.spec.knowledge_sources)
     for key, agent in agents.items():
-        spec = crew.agents[key].spec
-        if spec.memory:
-            agent.memory = kit.bank(spec.embedder).for_agent(key, agent.llm)
-        if spec.knowledge_sources:
-            agent.knowledge = kit.knowledge(f"agent-{key}", spec.knowledge_sources, spec.embedder)
-            uses_knowledge = True
-    kwargs: dict[str, Any] = {}
-    if crew.spec.memory and agents:
-        first = next(iter(agents[k] for k in crew.workers))
-        kwargs["memory"] = kit.bank(crew.spec.embedder).for_crew(first.llm)
-    if crew.spec.knowledge_sources:
-        kwargs["knowledge"] = kit.knowledge("crew", crew.spec.knowledge_sources, crew.spec.embedder)
-    if uses_knowledge:
-        for key, agent in agents.items():
-            agent.knowledge_config = _knowledge_config(crew.agents[key].spec.knowledge_config,
-                                                       crew.agents[key].spec.embedder or crew.spec.embedder)
+        _equip_agent(kit, key, agent)
+    kwargs = _crew_kwargs(kit, agents)
+    if crew.spec.knowledge_sources or any(crew.agents[key].spec.knowledge_sources for key in agents):
+        for key, agent in agents.items():  # crewai queries crew knowledge with the agent's config too
+            spec = crew.agents[key].spec
+            agent.knowledge_config = _knowledge_config(spec.knowledge_config, spec.embedder or crew.spec.embedder)
+    return kwargs
+
+
+def _equip_agent(kit: _Kit, key: str, agent: Agent) -> None:
+    spec = kit.crew.agents[key].spec
+    if spec.memory:
+        agent.memory = kit.bank(spec.embedder).for_agent(key, agent.llm)
+    if spec.knowledge_sources:
+        agent.knowledge = kit.knowledge(f"agent-{key}", spec.knowledge_sources, spec.embedder)
+
+
+def _crew_kwargs(kit: _Kit, agents: Mapping[str, Agent]) -> dict[str, Any]:
+    spec, kwargs = kit.crew.spec, {}
+    if spec.memory and kit.crew.workers:
+        # memory's own model calls go to the first worker's model, the one crewai would pick
+        kwargs["memory"] = kit.bank(spec.embedder).for_crew(agents[kit.crew.workers[0]].llm)
+    if spec.knowledge_sources:
+        kwargs["knowledge"] = kit.knowledge("crew", spec.knowledge_sources, spec.embedder)
     return kwargs
 
 
