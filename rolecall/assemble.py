@@ -16,7 +16,7 @@ from typing import Any
 from crewai import Agent, Process, Task
 from pydantic import BaseModel, create_model
 
-from . import toolbox
+from . import retrieval, toolbox
 from .definition import AgentDef, CrewDefinition, TaskDef, ToolUse
 from .llm.factory import LlmPool
 from .project import Project
@@ -74,6 +74,7 @@ def assemble(project: Project, crew: CrewDefinition, values: Mapping[str, Any], 
         kwargs["manager_agent"] = manager
     elif crew.hierarchical and crew.manager_llm:
         kwargs["manager_llm"] = llms.get(crew.manager_llm)
+    kwargs.update(retrieval.equip(project, crew, agents, llms.context.env))  # memory:, knowledge_sources:
     return Assembly(kwargs, agents, tasks, manager)
 
 

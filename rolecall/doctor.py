@@ -17,6 +17,8 @@ from pathlib import Path
 
 from .environment import Environment
 from .llm.cpu import cores
+from .llm.embedding_model import DEFAULT_EMBEDDING_MODEL
+from .llm.embedding_model import status as embedding_status
 from .llm.models import MODELS
 from .llm.profiles import LlmConfig, ProfileSpec, choose, expand, load_config
 from .llm.weights import lookup, models_dir
@@ -55,6 +57,8 @@ def doctor(project: Project, requested: str | None = None, env: Mapping[str, str
     if not requested:
         lines.append("  pick another with --llm NAME or ROLECALL_LLM; agents can name one with `llm:` in crew.yaml")
     lines += ["", "local models:"] + _local_models(config, project.root, env)
+    lines += ["", f"embedding model (memory, knowledge; embedder: in crew.yaml overrides): {DEFAULT_EMBEDDING_MODEL}",
+              f"  {embedding_status(env=env)}"]
     lines += ["", "llama-cpp-python (runs local models in-process):", f"  {llama.summary}"]
     lines += ["", "OpenAI-compatible providers:"]
     lines += [f"  {p.profile}: {p.url} -> {p.verdict}" for p in probes] or ["  none configured"]

@@ -15,7 +15,10 @@ from pathlib import Path
 # a run must never wait on the network. Users opt back in by setting these themselves.
 QUIET_CREWAI = {"OTEL_SDK_DISABLED": "true", "CREWAI_DISABLE_TELEMETRY": "true",
                 "CREWAI_DISABLE_TRACKING": "true", "CREWAI_DISABLE_VERSION_CHECK": "true",
-                "CREWAI_TRACING_ENABLED": "false"}
+                "CREWAI_TRACING_ENABLED": "false",
+                # onnxruntime (the embedded embedder) keeps a device id and a usage database in
+                # ~/.cache/Microsoft/DeveloperTools unless this is set when it is first imported
+                "ORT_DISABLE_TELEMETRY": "1"}
 
 _YES = ("1", "true", "yes")
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from . import embedders, knowledge_files
 from .definition import AgentDef, CrewDefinition, TaskDef, ToolUse
 from .discover import CrewPackage
 from .environment import Environment
@@ -192,6 +193,7 @@ class _Checker:
         self.resolve_llms(agent_defs)
         self.check_workspace(agent_defs)
         self.check_files(agent_defs, task_defs)
+        self.check_memory_and_knowledge(agent_defs)
         self.check_unused_agents(task_defs)
         self.check_task_names()
         return CrewDefinition(self.package, self.crew, agent_defs, task_defs, self.toolbox,
@@ -356,6 +358,21 @@ class _Checker:
             if must_exist and not (self.package.path / text).exists():
                 self.add(doc, at, f"no file or folder '{text}' in {self.package.shown_origin}",
                          "paths are relative to the crew's folder")
+
+    def check_memory_and_knowledge(self, agents: dict[str, AgentDef]) -> None:
+        """``embedder:`` names a provider whose key is set; ``knowledge_sources:`` name files in knowledge/."""
+        embedder_spots: list[tuple[YamlDoc, KeyPath, Any]] = [(self.cdoc, ("embedder",), self.crew.embedder)]
+        source_spots: list[tuple[YamlDoc, KeyPath, Any]] = [(self.cdoc, ("knowledge_sources",),
+                                                            self.crew.knowledge_sources)]
+        for key, agent in agents.items():
+            embedder_spots.append((*self.where("agents", key, "embedder"), agent.spec.embedder))
+            source_spots.append((*self.where("agents", key, "knowledge_sources"), agent.spec.knowledge_sources))
+        for doc, at, embedder in embedder_spots:
+            for found in embedders.problems(embedder, self.env) if embedder else []:
+                self.add(doc, (*at, *found.at), found.message, found.hint)
+        for doc, at, entries in source_spots:
+            for index, message, hint in knowledge_files.resolve(self.package.path, entries or []).problems:
+                self.add(doc, (*at, index), message, hint)
 
     def check_schema(self, task: str, schema: str | InlineSchema | None, field: str) -> None:
         if isinstance(schema, str) and schema not in self.schemas:

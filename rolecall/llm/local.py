@@ -27,6 +27,7 @@ from pydantic import PrivateAttr
 from ..environment import Environment
 from ..errors import ModelUnavailable
 from ..problem import Problem
+from . import chores
 from .base import CallContext, Completion, RolecallLLM, as_messages
 from .cpu import CpuWatch, cores
 from .grammar import Shape, coworker_answer, json_grammar, named_coworker, next_steps, react_grammar, tool_specs
@@ -139,8 +140,18 @@ class LocalLLM(RolecallLLM):
         return self._engine
 
     def complete(self, ctx: CallContext) -> Completion:
-        tools = ctx.agent_tools()
-        if tools or ctx.is_manager:
+        offered = ctx.agent_tools()
+        # not crewai's memory tools: a small model loops on them (save, save again, ...), and
+        # crewai recalls before and saves after every task without them; the grammar still
+        # holds an agent that was offered only those to the protocol (a Final Answer)
+        tools = [t for t in offered if t.name not in chores.MEMORY_TOOLS]
+        ruled = None if ctx.role else chores.structured_reply(ctx.messages)
+        if ruled is not None:
+            # crewai's memory analysis, answered by rule: measured here, the 0.5B model (even held
+            # to the JSON schema) extracted crewai's own instructions ("You should always think
+            # about what to do") as memories and dropped the fact; the answer's sentences are kept
+            return Completion(ruled, 0, 0)
+        if offered or ctx.is_manager:
             # a structured task's final answer must already be its JSON: crewai then validates it
             # as is, instead of asking the model again to convert free text
             final_schema = _response_schema(_task_model(ctx.task))

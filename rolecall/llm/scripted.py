@@ -36,6 +36,7 @@ import yaml
 from pydantic import BaseModel, PrivateAttr
 
 from ..delegation import DELEGATE_TOOL
+from . import chores
 from .base import CallContext, Completion, RolecallLLM, rough_tokens
 from .samples import sample
 
@@ -87,6 +88,9 @@ class ScriptedLLM(RolecallLLM):
 
     # --- default behaviour ----------------------------------------------------
     def _default(self, ctx: CallContext) -> Any:
+        chore = None if ctx.role else chores.reply(ctx.messages)  # crewai's memory/knowledge prompts
+        if chore is not None:
+            return chore
         observation = last_observation(ctx.messages)
         structured = getattr(ctx.task, "output_pydantic", None) or getattr(ctx.task, "output_json", None)
         if ctx.is_manager:
