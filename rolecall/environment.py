@@ -28,6 +28,19 @@ def quiet_crewai() -> None:
         os.environ.setdefault(name, value)
 
 
+_storage_set: list[str] = []  # the CREWAI_STORAGE_DIR values rolecall set, so a user's own one is kept
+
+
+def keep_crewai_storage(folder: Path) -> None:
+    """crewai writes a database of task outputs (and its default memory) under the user's home,
+    in a folder named after the working directory, on every kickoff; a run keeps them here."""
+    current = os.environ.get("CREWAI_STORAGE_DIR")
+    if current is None or current in _storage_set:
+        value = str(folder.resolve())
+        os.environ["CREWAI_STORAGE_DIR"] = value
+        _storage_set.append(value)
+
+
 def load_dotenv(env_file: Path) -> None:
     """Read ``.env`` into the process environment; values already set win."""
     if env_file.exists():

@@ -91,7 +91,9 @@ class Attempt:
     # --- the run ---------------------------------------------------------------
     def run(self) -> RunResult:
         from .assemble import assemble  # imports crewai
+        from .environment import keep_crewai_storage
         from .llm.factory import LlmPool
+        keep_crewai_storage(self.context.project.root / ".rolecall-cache" / "crewai")
         started = time.perf_counter()
         pool = LlmPool(self.context, self.override, self.crew.models)
         self.assembly = assemble(self.context.project, self.crew, self.values, pool, self.profile,

@@ -110,9 +110,9 @@ def test_memory_and_knowledge_write_nothing_in_the_home_folder(run_crew, tmp_pro
              "crew.yaml": "memory: true\nknowledge_sources: [codes.md]\n"}
     write_files(tmp_project.crews_dir / "vault", files)
     assert run_crew("vault", script=VAULT_SCRIPT, project=tmp_project).ok
-    # crewai itself keeps its last kickoff's task outputs there on every run, memory or not
-    written = [p.name for p in home.rglob("*") if p.is_file()]
-    assert set(written) <= {"latest_kickoff_task_outputs.db"}, written
+    # crewai keeps its last kickoff's task outputs beside the run store, not in the home folder
+    assert [p.name for p in home.rglob("*") if p.is_file()] == []
+    assert (tmp_project.root / ".rolecall-cache" / "crewai" / "latest_kickoff_task_outputs.db").is_file()
 
 
 def test_without_memory_the_fact_does_not_reach_the_later_task(run_crew, tmp_project, offline, prompts):
