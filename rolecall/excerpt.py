@@ -31,6 +31,10 @@ MOVED = {
     ("langchain_core.tools", "BaseTool"): "crewai.tools",
 }
 
+# whole modules crewai 1.x no longer takes: its tools' args_schema must be a pydantic v2 model
+MOVED_MODULES = {"pydantic.v1": "pydantic", "langchain_core.pydantic_v1": "pydantic",
+                 "langchain.pydantic_v1": "pydantic"}
+
 
 @dataclass(frozen=True)
 class Wanted:
@@ -82,7 +86,8 @@ class Excerpt:
             plain = target.startswith("import ")
             line = target if plain else f"from {target} import {', '.join(n for n, _ in names)}"
             fallback = " = ".join(local for _, local in names)
-            lines += ["", f"try:  # {target.removeprefix('import ').split('.')[0]} is not installed here: what uses it fails when called",
+            top = target.removeprefix("import ").split(".")[0]
+            lines += ["", f"try:  # {top} is not installed here: what uses it fails when called",
                       f"    {line}", "except ImportError:", f"    {fallback} = None"]
         body = "\n\n\n".join(self._blocks)
         return "\n".join(lines).rstrip() + "\n\n\n" + body.rstrip() + "\n"
@@ -135,11 +140,13 @@ class Excerpt:
 
     def _external(self, module: Module, local: str, imported: Imported) -> None:
         name = imported.name
-        target = MOVED.get((imported.module, name or ""), imported.module)
+        target = MOVED.get((imported.module, name or ""), MOVED_MODULES.get(imported.module, imported.module))
         if target != imported.module:
-            self.notes.append(Problem(f"'from {imported.module} import {name}' became 'from {target} import "
-                                      f"{name}' (crewai 1.x has it there)", module.file, imported.line,
-                                      severity="warning"))
+            moved = f"'from {imported.module} import {name}'" if name and target == MOVED.get((imported.module, name)) \
+                else f"'{imported.module}'"
+            shown = f"'from {target} import {name}'" if moved.startswith("'from") else f"'{target}'"
+            self.notes.append(Problem(f"{moved} became {shown} (crewai 1.x takes it from there)", module.file,
+                                      imported.line, severity="warning"))
         alias = "" if local == (name or target) else f" as {local}"
         line = f"from {target} import {name}{alias}" if name else f"import {target}{alias}"
         top = target.split(".")[0]

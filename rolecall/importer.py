@@ -95,8 +95,8 @@ def import_project(project: Project, path: Path, *, name: str | None = None, for
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report.written = sorted(files, key=_file_order)
-    if recovered is not None:
-        report.notes = recovered.notes
+    if recovered is not None:  # the same note reached twice (two names from one import) is shown once
+        report.notes = sorted(dict.fromkeys(recovered.notes), key=lambda n: (str(n.file or ""), n.line or 0))
     report.problems = _validate(project, crew)
     return report
 
@@ -156,7 +156,8 @@ def crew_name(name: str | None, layout: Layout) -> str:
 def _classic_files(layout: Layout, report: ImportReport) -> tuple[dict[str, bytes], Recovered]:
     assert layout.crew_py is not None
     module = read_crew_py(layout.crew_py)
-    config = {which: layout.crew_dir / module.classes[0].config_path(f"{which}_config") for which in ("agents", "tasks")}
+    first = module.classes[0]
+    config = {which: layout.crew_dir / first.config_path(f"{which}_config") for which in ("agents", "tasks")}
     data = {which: _yaml_mapping(file, module) for which, file in config.items()}
     roots = _roots(layout)
     recovered = Recovery(module, data["agents"], data["tasks"], roots, layout.root).run()
@@ -211,14 +212,14 @@ def _copied_sources(recovered: Recovered, roots: list[Path], project: Path) -> d
 def _knowledge(recovered: Recovered, layout: Layout) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     found = []
-    for name in recovered.knowledge:
+    for name, line in recovered.knowledge:
         source = layout.root / "knowledge" / name
         if source.is_file():
             files[f"knowledge/{name}"] = source.read_bytes()
             found.append(name)
         else:
             recovered.notes.append(Problem(f"knowledge file '{name}' is not in the project's knowledge/ folder; "
-                                           f"left out", layout.crew_py, None, severity="warning",
+                                           f"left out", layout.crew_py, line, severity="warning",
                                            hint="add it to the crew's knowledge/ and list it in knowledge_sources"))
     if found:
         recovered.crew["knowledge_sources"] = found

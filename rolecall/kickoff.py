@@ -54,15 +54,15 @@ def declared_inputs(yaml_data: dict[str, dict[str, Any]], output_files: list[str
         ok, value = expr.literal()
         kind = _TYPES.get(type(value)) if ok else None
         if kind is None:
-            notes.append(Problem(f"input '{name}' is {expr.text} in main.py, computed when it runs; no default "
-                                 f"recovered", expr.file, expr.line, hint=f"set inputs.{name}.default in crew.yaml",
-                                 severity="warning"))
+            notes.append(Problem(f"input '{name}' is {expr.text} in {expr.file.name}, computed when it runs; "
+                                 f"no default recovered", expr.file, expr.line,
+                                 hint=f"set inputs.{name}.default in crew.yaml", severity="warning"))
             inputs[name] = {}
             continue
         inputs[name] = {"default": value} if kind == "string" else {"type": kind, "default": value}
     for name, expr in given.items():
         if name not in used:
-            notes.append(Problem(f"main.py passes '{name}', which no agent or task uses; left out", expr.file,
+            notes.append(Problem(f"{expr.file.name} passes '{name}', which no agent or task uses; left out", expr.file,
                                  expr.line, severity="warning"))
     return inputs, notes
 

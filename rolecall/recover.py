@@ -51,7 +51,7 @@ class Recovered:
     tasks: dict[str, dict[str, Any]]
     tools: list[Wanted] = field(default_factory=list)
     schemas: list[Wanted] = field(default_factory=list)
-    knowledge: list[str] = field(default_factory=list)
+    knowledge: list[tuple[str, int]] = field(default_factory=list)  # files named in crew.py, and the line
     notes: list[Problem] = field(default_factory=list)
 
 
@@ -278,15 +278,15 @@ class Recovery:
             if value is not None:
                 crew.setdefault("manager", {})["llm"] = value
         elif name in _CREW_LLMS:
-            value = self.llm(expr, member)
-            if value is not None:
-                crew[name] = value
+            model = self.llm(expr, member)
+            if model is not None:
+                crew[name] = model
         elif name == "knowledge_sources":
             self.knowledge(expr, member)
         elif name == "verbose":
-            value = self._verbose(expr, member)
-            if value is not None:
-                crew[name] = value
+            verbose = self._verbose(expr, member)
+            if verbose is not None:
+                crew[name] = verbose
         elif name in CrewSpec.model_fields and name not in ("agents", "tasks", "inputs", "manager"):
             value = self.setting(CrewSpec, name, expr, member)
             if value is not None:
@@ -295,14 +295,14 @@ class Recovery:
             self.note(f"Crew({name}=...) has no rolecall equivalent; not recovered", expr.line)
 
     def knowledge(self, expr: Expr, member: Member) -> None:
-        files: list[str] = []
+        files: list[tuple[str, int]] = []
         for item in self._flatten(expr, member):
-            call = item.node
+            call = self.resolve(item, member).node
             paths = next((k.value for k in call.keywords if k.arg == "file_paths"), None) \
                 if isinstance(call, ast.Call) else None
             ok, value = Expr(paths, item.file).literal() if paths is not None else (False, None)
             if ok and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-                files += list(value)
+                files += [(v, item.line) for v in value]
             else:
                 self.note(f"knowledge source {item.text} is not a file source rolecall can read; not recovered",
                           item.line, "put its files under the crew's knowledge/ folder and list them in "
@@ -491,7 +491,8 @@ class Recovery:
             module, _, name = f"{module}.{rest}".rpartition(".")
         if module == "crewai_tools" or module.startswith("crewai_tools."):
             return name
-        source = project_file(self.module.file, Imported(module, name, imported.level, imported.line), self.roots, self.project)
+        where = Imported(module, name, imported.level, imported.line)
+        source = project_file(self.module.file, where, self.roots, self.project)
         if source is not None:
             self.out.tools.append(Wanted(name, source))
             return name
