@@ -18,11 +18,11 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS = {
     "ApprovalStatus": "status", "ConfigError": "errors", "CrewDefinition": "definition", "Decision": "approval",
-    "ImportReport": "importer", "InputError": "errors", "ModelUnavailable": "errors", "Problem": "problem", "Project": "project",
-    "RolecallError": "errors", "RunNotFound": "errors", "RunResult": "result", "RunStateError": "errors",
-    "RunStatus": "status", "RunSummary": "history", "TaskStatus": "status", "Usage": "usage",
-    "decide": "api", "import_project": "api", "load_crew": "api", "resume": "api",
-    "run": "api", "runs": "api", "write_report": "api",
+    "ImportReport": "importer", "InputError": "errors", "ModelUnavailable": "errors", "Problem": "problem",
+    "Project": "project", "RolecallError": "errors", "RunNotFound": "errors", "RunResult": "result",
+    "RunStateError": "errors", "RunStatus": "status", "RunSummary": "history", "TaskStatus": "status",
+    "Usage": "usage", "decide": "api", "import_project": "api", "load_crew": "api", "resume": "api", "run": "api",
+    "runs": "api", "write_report": "api",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
