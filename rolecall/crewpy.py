@@ -84,13 +84,13 @@ class Member:
         others = [Expr(a, file) for a in node.args] + [Expr(k.value, file) for k in node.keywords if not k.arg]
         return Call(kwargs, node.lineno, others)
 
-    def builds(self) -> bool:
-        """Whether it returns the builder its decorator expects (``@agent`` -> ``Agent(...)``)."""
+    def builds(self, kind: str) -> bool:
+        """Whether it returns what a ``kind`` method builds (``agent`` -> ``Agent(...)``)."""
         call_node = self.returned.node if self.returned else None
         if isinstance(call_node, ast.Name) and call_node.id in self.local:
             call_node = self.local[call_node.id].node
         return isinstance(call_node, ast.Call) and dotted_name(call_node.func).split(".")[-1] == \
-            _BUILDERS.get(self.kind, "")
+            _BUILDERS.get(kind, "")
 
     def config_key(self) -> str | None:
         """The YAML key in ``config=self.agents_config['x']``: the truth, whatever the method is called."""

@@ -142,7 +142,7 @@ class Recovery:
             binding.pop("output_schema")
         if "agent" not in binding and "agent" not in yaml_entry:
             self.note(f"task '{key}' is bound to no agent in crew.py or tasks.yaml", call.line,
-                      f"add agent: <key> under tasks.{key} in crew.yaml (a sequential crew needs one)")
+                      f"add agent: <key> under tasks.{key} in crew.yaml; a sequential crew needs one")
         self._store("tasks", key, binding, yaml_entry, call.line)
 
     def task_setting(self, name: str, expr: Expr, member: Member, key: str) -> Any:
@@ -169,7 +169,7 @@ class Recovery:
     def _keyed(self, member: Member, section: str, yaml_data: dict[str, Any]) -> str | None:
         """The YAML key an @agent/@task method configures, or None (with a note)."""
         what = section[:-1]
-        if not member.builds():
+        if not member.builds(what):
             self.note(f"@{what} method '{member.name}' does not return {what.capitalize()}(...) directly; "
                       f"not recovered", member.line, "return the call itself so it can be read without running it")
             return None
@@ -273,6 +273,8 @@ class Recovery:
                           expr.line, "add the manager to config/agents.yaml and set manager: {agent: <key>}")
             else:
                 crew.setdefault("manager", {})["agent"] = key
+                if self.members[method].kind != "agent":  # a plain method: its settings are read here
+                    self.agent(self.members[method])
         elif name == "manager_llm":
             value = self.llm(expr, member)
             if value is not None:
