@@ -255,7 +255,8 @@ def crew_yaml(recovered: Recovered, layout: Layout) -> str:
     data["tasks"] = {k: v for k, v in _plain(recovered.tasks).items() if v}
     data |= crew
     data = {k: v for k, v in data.items() if v not in ({}, None)}
-    header = f"# Written by `python main.py import` from {layout.crew_py or layout.root}.\n"
+    origin = layout.crew_py.relative_to(layout.root.parent) if layout.crew_py else layout.root.name
+    header = f"# Written by `python main.py import` from {origin}; crew.py's bindings, read without running it.\n"
     return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 

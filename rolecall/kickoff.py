@@ -8,62 +8,80 @@ literal one; what main.py computes when it runs (``sys.argv[1]``, a file read) i
 from __future__ import annotations
 
 import ast
+import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .crewpy import Expr, parse_module
+from .crewpy import Expr, Imported, parse_module
 from .errors import ConfigError
 from .problem import Problem
 from .template import placeholders
 
 _TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
 TEMPLATED = {"agents": ("role", "goal", "backstory"), "tasks": ("description", "expected_output", "output_file")}
+# what a date read off the clock may be built from: str(datetime.now().year), date.today().isoformat(), ...
+_CLOCK_ATTRS = {"now", "today", "utcnow", "year", "month", "day", "strftime", "isoformat", "date", "datetime"}
 
 
-def kickoff_inputs(files: list[Path]) -> tuple[dict[str, Expr], list[Problem]]:
+@dataclass(frozen=True)
+class Given:
+    """One value main.py passes to kickoff: as written, and its value when import can know it."""
+
+    expr: Expr
+    known: bool
+    value: Any = None
+    clock: bool = False  # read off the clock at import time (the project computes it at each run)
+
+
+def kickoff_inputs(files: list[Path]) -> tuple[dict[str, Given], list[Problem]]:
     """The keys and values of the first kickoff's ``inputs`` dict found in ``files`` (run() first)."""
     notes: list[Problem] = []
     for file in files:
         if not file.is_file():
             continue
         try:
-            tree = parse_module(file).tree
+            module = parse_module(file)
         except ConfigError as exc:
             notes += [Problem(p.message, p.file, p.line, hint="inputs were not read from it", severity="warning")
                       for p in exc.problems]
             continue
-        found = _from_tree(tree, file)
+        found = _from_tree(module.tree, file)
         if found is not None:
-            return found, notes
+            return {name: _given(expr, module.imports) for name, expr in found.items()}, notes
     return {}, notes
 
 
-def declared_inputs(yaml_data: dict[str, dict[str, Any]], output_files: list[str], given: dict[str, Expr],
+def declared_inputs(yaml_data: dict[str, dict[str, Any]], output_files: list[str], given: dict[str, Given],
                     source: Path | None) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
     """crew.yaml's ``inputs``: every placeholder used, with main.py's literal value as its default."""
     used = _used_placeholders(yaml_data, output_files)
     inputs: dict[str, dict[str, Any]] = {}
     notes: list[Problem] = []
     for name in used:
-        expr = given.get(name)
-        if expr is None:
+        found = given.get(name)
+        if found is None:
             notes.append(Problem(f"input '{name}' has no value in main.py's kickoff; it has no default, so every "
                                  f"run must give it", source, None, hint=f"--input {name}=...", severity="warning"))
             inputs[name] = {}
             continue
-        ok, value = expr.literal()
-        kind = _TYPES.get(type(value)) if ok else None
+        expr, value = found.expr, found.value
+        kind = _TYPES.get(type(value)) if found.known else None
         if kind is None:
             notes.append(Problem(f"input '{name}' is {expr.text} in {expr.file.name}, computed when it runs; "
                                  f"no default recovered", expr.file, expr.line,
                                  hint=f"set inputs.{name}.default in crew.yaml", severity="warning"))
             inputs[name] = {}
             continue
+        if found.clock:
+            notes.append(Problem(f"input '{name}' is {expr.text} in {expr.file.name}, read off the clock at each run; "
+                                 f"its value today ({value!r}) is the default", expr.file, expr.line,
+                                 hint="pass --input to use another", severity="warning"))
         inputs[name] = {"default": value} if kind == "string" else {"type": kind, "default": value}
-    for name, expr in given.items():
+    for name, unused in given.items():
         if name not in used:
-            notes.append(Problem(f"{expr.file.name} passes '{name}', which no agent or task uses; left out", expr.file,
-                                 expr.line, severity="warning"))
+            notes.append(Problem(f"{unused.expr.file.name} passes '{name}', which no agent or task uses; left out",
+                                 unused.expr.file, unused.expr.line, severity="warning"))
     return inputs, notes
 
 
@@ -105,3 +123,37 @@ def _dict_of(node: ast.expr | None, scope: ast.AST, before: int, file: Path) -> 
         return None
     return {k.value: Expr(v, file) for k, v in zip(node.keys, node.values, strict=True)
             if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+
+
+def _given(expr: Expr, imports: dict[str, Imported]) -> Given:
+    known, value = expr.literal()
+    if known:
+        return Given(expr, True, value)
+    value = _clock_value(expr.node, imports)
+    return Given(expr, value is not None, value, clock=value is not None)
+
+
+def _clock_value(node: ast.expr, imports: dict[str, Imported]) -> Any:
+    """A date or year built from ``datetime`` (``str(datetime.now().year)``), evaluated now; else None.
+
+    Only calls, attributes in _CLOCK_ATTRS, string constants and the names ``str``/``int`` and
+    what main.py imports from ``datetime`` are allowed, so nothing else of the project runs."""
+    clock = {local: getattr(datetime, i.name) if i.name else datetime for local, i in imports.items()
+             if i.module == "datetime" and (i.name is None or i.name in ("datetime", "date"))}
+    names = {"str": str, "int": int, **clock}
+    for part in ast.walk(node):
+        allowed = isinstance(part, (ast.Call, ast.Load)) or \
+            (isinstance(part, ast.Attribute) and part.attr in _CLOCK_ATTRS) or \
+            (isinstance(part, ast.Name) and part.id in names) or \
+            (isinstance(part, ast.Constant) and isinstance(part.value, str))
+        if not allowed:
+            return None
+    if not any(isinstance(p, ast.Name) and p.id in clock for p in ast.walk(node)):
+        return None
+    try:
+        # strftime imports `time` itself, so __import__ is the one builtin left; the expression cannot name it
+        scope = {"__builtins__": {"__import__": __import__}}
+        value = eval(compile(ast.Expression(node), "<main.py>", "eval"), scope, names)  # noqa: S307
+    except Exception:  # noqa: BLE001 - a wrong format string or the like: no default
+        return None
+    return value if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None

@@ -80,6 +80,10 @@ class Recovery:
             self.note(f"crew.py defines {len(self.module.classes)} crew classes ({names}); they are imported as "
                       f"one crew that runs every task in tasks.yaml, in its order", self.module.classes[1].line,
                       "import a project with one crew class per crew to keep them apart")
+        for kind in ("before_kickoff", "after_kickoff", "callback", "cache_handler"):
+            for member in self._of_kind(kind):
+                self.note(f"@{kind} method '{member.name}' is Python that CrewAI runs around the crew; rolecall does "
+                          f"not run it", member.line, "move what it does into a tool, or into the inputs you pass")
         for member in self._of_kind("agent"):
             self.agent(member)
         for member in self._of_kind("task"):
@@ -266,15 +270,7 @@ class Recovery:
             else:
                 self.note(f"process={expr.text} cannot be read statically; not recovered", expr.line)
         elif name == "manager_agent":
-            method = self_call(expr.node)
-            key = self.members[method].config_key() if method in self.members else None
-            if key is None or key not in self.agents_yaml:
-                self.note(f"manager_agent={expr.text} is not an agent configured from agents.yaml; not recovered",
-                          expr.line, "add the manager to config/agents.yaml and set manager: {agent: <key>}")
-            else:
-                crew.setdefault("manager", {})["agent"] = key
-                if self.members[method].kind != "agent":  # a plain method: its settings are read here
-                    self.agent(self.members[method])
+            self.manager_agent(expr)
         elif name == "manager_llm":
             value = self.llm(expr, member)
             if value is not None:
@@ -295,6 +291,17 @@ class Recovery:
                 crew[name] = value
         else:
             self.note(f"Crew({name}=...) has no rolecall equivalent; not recovered", expr.line)
+
+    def manager_agent(self, expr: Expr) -> None:
+        manager = self.members.get(self_call(expr.node) or "")
+        key = manager.config_key() if manager else None
+        if manager is None or key is None or key not in self.agents_yaml:
+            self.note(f"manager_agent={expr.text} is not an agent configured from agents.yaml; not recovered",
+                      expr.line, "add the manager to config/agents.yaml and set manager: {agent: <key>}")
+            return
+        self.out.crew.setdefault("manager", {})["agent"] = key
+        if manager.kind != "agent":  # a plain method, not an @agent one: its settings are read here
+            self.agent(manager)
 
     def knowledge(self, expr: Expr, member: Member) -> None:
         files: list[tuple[str, int]] = []

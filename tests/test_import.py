@@ -353,6 +353,21 @@ def test_manager_agent_as_a_method_becomes_the_crews_manager(tmp_project, tmp_pa
     assert report.ok, [p.render() for p in report.problems]
 
 
+def test_main_py_inputs_read_off_the_clock_default_to_todays_value(tmp_project, tmp_path):
+    tasks = TASKS.replace("Write a report on {topic}.", "Write a report on {topic} as of {current_year}.")
+    main_py = ("import sys\nfrom datetime import datetime\n\n\ndef run():\n    inputs = {\n        'topic': sys.argv[1],\n"
+               "        'current_year': str(datetime.now().year),\n    }\n    try:\n"
+               "        Demo().crew().kickoff(inputs=inputs)\n    except Exception as e:\n        raise\n")
+    source = project_with(tmp_path / "demo", crew_class(TWO_AGENTS, TWO_TASKS), main_py, tasks)
+    report = api.import_project(source, project=tmp_project)
+    import datetime
+    assert crew_yaml(report)["inputs"] == {"topic": {}, "current_year": {"default": str(datetime.date.today().year)}}
+    shown = [n.render(report.source) for n in report.notes]
+    assert any(s.startswith("src/demo/main.py:7: warning: input 'topic' is sys.argv[1]") for s in shown)
+    assert any(s.startswith("src/demo/main.py:8: warning: input 'current_year' is str(datetime.now().year) in "
+                            "main.py, read off the clock at each run") for s in shown)
+
+
 def test_a_task_bound_to_no_agent_is_noted_and_left_to_validation(tmp_project, tmp_path):
     tasks = TWO_TASKS.replace(", agent=self.writer()", "")
     report = api.import_project(project_with(tmp_path / "demo", crew_class(TWO_AGENTS, tasks)), project=tmp_project)
