@@ -227,6 +227,47 @@ def test_an_existing_crew_is_kept_unless_forced(tmp_project):
     assert [p.name for p in tmp_project.crews_dir.iterdir()] == ["jobs"]  # no staging folder left behind
 
 
+def crewai_template_project(root: Path) -> Path:
+    """What `crewai create crew --classic latest_ai_development` writes, from the installed template."""
+    import crewai_cli
+    template = Path(crewai_cli.__file__).parent / "templates" / "crew"
+    package = root / "src" / "latest_ai_development"
+    for file in template.rglob("*"):
+        if file.is_file() and "__pycache__" not in file.parts and file.suffix in (".py", ".yaml", ".toml", ".txt"):
+            relative = file.relative_to(template)
+            top = relative.parts[0] in ("pyproject.toml", "knowledge")
+            text = file.read_text(encoding="utf-8").replace("{{crew_name}}", "LatestAiDevelopment")
+            text = text.replace("{{folder_name}}", "latest_ai_development").replace("{{name}}", "latest")
+            write_files(root if top else package, {str(relative): text})
+    return root
+
+
+@pytest.mark.crew
+def test_the_project_crewai_create_crew_writes_imports_and_runs(tmp_project, tmp_path, fake_keys):
+    source = crewai_template_project(tmp_path / "latest")
+    crew_py = source / "src/latest_ai_development/crew.py"
+    crew_py.write_text(crew_py.read_text().replace(
+        "from crewai.agents.agent_builder.base_agent import BaseAgent",
+        "from crewai.agents.agent_builder.base_agent import BaseAgent\nfrom crewai_tools import SerperDevTool\n"
+        "from latest_ai_development.tools.custom_tool import MyCustomTool").replace(
+        "config=self.agents_config['researcher'], # type: ignore[index]",
+        "config=self.agents_config['researcher'], # type: ignore[index]\n            "
+        "tools=[SerperDevTool(n_results=3), MyCustomTool()],"))
+    report = api.import_project(source, project=tmp_project)
+    assert report.crew == "latest_ai_development" and report.ok, [p.render() for p in report.problems]
+    crew = crew_yaml(report)
+    assert crew["inputs"]["topic"] == {"default": "AI LLMs"}
+    assert crew["agents"]["researcher"]["tools"] == [{"SerperDevTool": {"n_results": 3}}, "MyCustomTool"]
+    assert crew["tasks"]["reporting_task"] == {"output_file": "report.md"}
+    tools = (report.folder / "tools.py").read_text(encoding="utf-8")
+    assert tools.index("class MyCustomToolInput") < tools.index("class MyCustomTool(BaseTool)")
+
+    result = api.run(report.crew, {}, llm="scripted", approve_all=True, project=tmp_project)
+    assert result.status == "completed", result.error
+    assert {t.key: t.agent for t in result.tasks} == {"research_task": "researcher",
+                                                      "reporting_task": "reporting_analyst"}
+
+
 # --- reading crew.py statically: the edge cases -------------------------------------
 
 AGENTS = """\
