@@ -68,7 +68,7 @@ class Excerpt:
             return False
         if wanted.owner is not None:
             return self._method(module, wanted)
-        if wanted.name not in module.defs and wanted.name not in module.assigns:
+        if wanted.name not in module.defs and wanted.name not in module.assigns and wanted.name not in module.imports:
             self.notes.append(Problem(f"'{wanted.name}' is not defined in {wanted.file.name}", wanted.file, 1,
                                       severity="warning"))
             return False
@@ -108,6 +108,8 @@ class Excerpt:
         self._done.add(key)
         stmt = _statement(module, name)
         if stmt is None:
+            if name in module.imports:  # a package's __init__.py re-exporting it: follow the import
+                self._import(module, name, module.imports[name])
             return
         self._needs(module, stmt, name)
         self._emit(name, module.file, _source(module.file, stmt))

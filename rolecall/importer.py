@@ -108,7 +108,7 @@ def find_layout(path: Path) -> Layout:
     if not path.exists():
         raise ConfigError(Problem(f"no such file or folder: {path}", hint="give the folder of a CrewAI project"))
     if path.is_file():
-        if path.name != "crew.py":
+        if path.suffix != ".py":
             raise ConfigError(Problem(f"{path.name} is not a crew.py", path, hint="give the project folder"))
         return Layout(_project_root(path), path, path.parent.name)
     for json_name in _JSON_CREW:
@@ -127,11 +127,25 @@ def find_layout(path: Path) -> Layout:
 
 
 def _crew_files(root: Path) -> list[Path]:
-    found = []
-    for file in root.rglob("crew.py"):
-        if not _SKIP_DIRS & set(file.relative_to(root).parts[:-1]) and len(file.relative_to(root).parts) <= 5:
-            found.append(file)
-    return sorted(found, key=lambda f: (len(f.parts), str(f)))
+    """The project's crew.py files, shallowest first; else any file with a @CrewBase class (a flow's
+    crews are written as crews/<name>/<name>.py)."""
+    for pattern, test in (("crew.py", None), ("*.py", "CrewBase")):
+        found = [f for f in root.rglob(pattern) if _in_project(f, root) and (test is None or _mentions(f, test))]
+        if found:
+            return sorted(found, key=lambda f: (len(f.parts), str(f)))
+    return []
+
+
+def _in_project(file: Path, root: Path) -> bool:
+    parts = file.relative_to(root).parts
+    return len(parts) <= 6 and not _SKIP_DIRS & set(parts[:-1])
+
+
+def _mentions(file: Path, word: str) -> bool:
+    try:
+        return f"@{word}" in file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def _project_root(crew_py: Path) -> Path:
@@ -161,9 +175,10 @@ def _classic_files(layout: Layout, report: ImportReport) -> tuple[dict[str, byte
     data = {which: _yaml_mapping(file, module) for which, file in config.items()}
     roots = _roots(layout)
     recovered = Recovery(module, data["agents"], data["tasks"], roots, layout.root).run()
-    kickoff, notes = kickoff_inputs([layout.crew_dir / "main.py", layout.crew_py])
+    mains = [folder / "main.py" for folder in layout.crew_py.parents if folder.is_relative_to(layout.root)]
+    kickoff, source, notes = kickoff_inputs([*mains, layout.crew_py])
     outputs = [t["output_file"] for t in recovered.tasks.values() if isinstance(t.get("output_file"), str)]
-    recovered.crew["inputs"], more = declared_inputs(data, outputs, kickoff, layout.crew_dir / "main.py")
+    recovered.crew["inputs"], more = declared_inputs(data, outputs, kickoff, source or layout.crew_py)
     recovered.notes += notes + more
     files = {f"config/{which}.yaml": file.read_bytes() for which, file in config.items()}  # unchanged
     for extra in sorted(config["agents"].parent.iterdir()):
@@ -256,7 +271,8 @@ def crew_yaml(recovered: Recovered, layout: Layout) -> str:
     data |= crew
     data = {k: v for k, v in data.items() if v not in ({}, None)}
     origin = layout.crew_py.relative_to(layout.root.parent) if layout.crew_py else layout.root.name
-    header = f"# Written by `python main.py import` from {origin}; crew.py's bindings, read without running it.\n"
+    header = (f"# Written by `python main.py import` from {origin}:\n"
+              f"# what its crew class binds in Python, read without running it.\n")
     return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 

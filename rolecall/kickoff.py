@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .crewpy import Expr, Imported, parse_module
+from .crewpy import Expr, Imported, Module, dotted_name, parse_module
 from .errors import ConfigError
 from .problem import Problem
 from .template import placeholders
@@ -32,10 +32,12 @@ class Given:
     known: bool
     value: Any = None
     clock: bool = False  # read off the clock at import time (the project computes it at each run)
+    state: bool = False  # what a flow's code sets self.state.<field> to
 
 
-def kickoff_inputs(files: list[Path]) -> tuple[dict[str, Given], list[Problem]]:
-    """The keys and values of the first kickoff's ``inputs`` dict found in ``files`` (run() first)."""
+def kickoff_inputs(files: list[Path]) -> tuple[dict[str, Given], Path | None, list[Problem]]:
+    """The keys and values of the first kickoff's ``inputs`` dict found in ``files`` (run() first),
+    and the file they are in."""
     notes: list[Problem] = []
     for file in files:
         if not file.is_file():
@@ -48,8 +50,8 @@ def kickoff_inputs(files: list[Path]) -> tuple[dict[str, Given], list[Problem]]:
             continue
         found = _from_tree(module.tree, file)
         if found is not None:
-            return {name: _given(expr, module.imports) for name, expr in found.items()}, notes
-    return {}, notes
+            return {name: _given(expr, module) for name, expr in found.items()}, file, notes
+    return {}, None, notes
 
 
 def declared_inputs(yaml_data: dict[str, dict[str, Any]], output_files: list[str], given: dict[str, Given],
@@ -61,8 +63,10 @@ def declared_inputs(yaml_data: dict[str, dict[str, Any]], output_files: list[str
     for name in used:
         found = given.get(name)
         if found is None:
-            notes.append(Problem(f"input '{name}' has no value in main.py's kickoff; it has no default, so every "
-                                 f"run must give it", source, None, hint=f"--input {name}=...", severity="warning"))
+            where = source.name if source else "the kickoff"
+            notes.append(Problem(f"input '{name}' has no value in {where}'s kickoff inputs; it has no default, so "
+                                 f"every run must give it", source, None, hint=f"--input {name}=...",
+                                 severity="warning"))
             inputs[name] = {}
             continue
         expr, value = found.expr, found.value
@@ -73,6 +77,10 @@ def declared_inputs(yaml_data: dict[str, dict[str, Any]], output_files: list[str
                                  hint=f"set inputs.{name}.default in crew.yaml", severity="warning"))
             inputs[name] = {}
             continue
+        if found.state:
+            notes.append(Problem(f"input '{name}' is {expr.text} in {expr.file.name}; the flow sets it to "
+                                 f"{value!r}, which is the default", expr.file, expr.line,
+                                 hint="the flow's own steps are not imported, only this crew", severity="warning"))
         if found.clock:
             notes.append(Problem(f"input '{name}' is {expr.text} in {expr.file.name}, read off the clock at each run; "
                                  f"its value today ({value!r}) is the default", expr.file, expr.line,
@@ -98,13 +106,24 @@ def _used_placeholders(yaml_data: dict[str, dict[str, Any]], output_files: list[
 def _from_tree(tree: ast.Module, file: Path) -> dict[str, Expr] | None:
     scopes: list[ast.AST] = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     scopes.sort(key=lambda n: getattr(n, "name", "") != "run")  # run() is what `crewai run` calls
-    for scope in [*scopes, tree]:
-        for call in (n for n in ast.walk(scope) if isinstance(n, ast.Call)):
-            if isinstance(call.func, ast.Attribute) and call.func.attr in ("kickoff", "kickoff_async"):
-                found = _dict_of(_inputs_arg(call), scope, call.lineno, file)
-                if found is not None:
-                    return found
+    # a crew's kickoff (`X().crew().kickoff(...)`) first: a flow's main.py also kicks off the flow
+    for crew_only in (True, False):
+        for scope in [*scopes, tree]:
+            for call in (n for n in ast.walk(scope) if isinstance(n, ast.Call)):
+                if _is_kickoff(call, crew_only):
+                    found = _dict_of(_inputs_arg(call), scope, call.lineno, file)
+                    if found is not None:
+                        return found
     return None
+
+
+def _is_kickoff(call: ast.Call, of_crew: bool) -> bool:
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr in ("kickoff", "kickoff_async")):
+        return False
+    receiver = func.value
+    return not of_crew or (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)
+                           and receiver.func.attr == "crew")
 
 
 def _inputs_arg(call: ast.Call) -> ast.expr | None:
@@ -125,12 +144,36 @@ def _dict_of(node: ast.expr | None, scope: ast.AST, before: int, file: Path) -> 
             if isinstance(k, ast.Constant) and isinstance(k.value, str)}
 
 
-def _given(expr: Expr, imports: dict[str, Imported]) -> Given:
+def _given(expr: Expr, module: Module) -> Given:
     known, value = expr.literal()
     if known:
         return Given(expr, True, value)
-    value = _clock_value(expr.node, imports)
-    return Given(expr, value is not None, value, clock=value is not None)
+    value = _clock_value(expr.node, module.imports)
+    if value is not None:
+        return Given(expr, True, value, clock=True)
+    known, value = _flow_state(expr.node, module.tree)
+    return Given(expr, known, value, state=known)
+
+
+def _flow_state(node: ast.expr, tree: ast.Module) -> tuple[bool, Any]:
+    """What a flow sets ``self.state.<field>`` to (a literal assigned in the file, else the state
+    model's default), for ``kickoff(inputs={"topic": self.state.topic})`` in a flow's main.py."""
+    if not (isinstance(node, ast.Attribute) and dotted_name(node.value) == "self.state"):
+        return False, None
+    field = node.attr
+    for stmt in ast.walk(tree):
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr == field and
+                                                dotted_name(t.value) == "self.state" for t in stmt.targets):
+            known, value = Expr(stmt.value, Path()).literal()
+            if known and value not in ("", None):
+                return True, value
+    for stmt in ast.walk(tree):
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == field \
+                and stmt.value is not None:
+            known, value = Expr(stmt.value, Path()).literal()
+            if known:
+                return True, value
+    return False, None
 
 
 def _clock_value(node: ast.expr, imports: dict[str, Imported]) -> Any:

@@ -7,6 +7,7 @@ edge cases: what cannot be read statically is a located note or problem, never a
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -134,7 +135,6 @@ def model_strings_validate(project: Project) -> bool:
     from rolecall.discover import find
     from rolecall.validate import validate
     ok = validate(project, find(project, "probe"), load_config(project.config_dir).profiles).ok
-    import shutil
     shutil.rmtree(project.crews_dir / "probe")
     return ok
 
@@ -266,6 +266,23 @@ def test_the_project_crewai_create_crew_writes_imports_and_runs(tmp_project, tmp
     assert result.status == "completed", result.error
     assert {t.key: t.agent for t in result.tasks} == {"research_task": "researcher",
                                                       "reporting_task": "reporting_analyst"}
+
+
+@pytest.mark.crew
+def test_a_crew_of_a_flow_project_imports_with_the_input_the_flow_gives_it(tmp_project, tmp_path):
+    import crewai_cli
+    template = Path(crewai_cli.__file__).parent / "templates" / "flow"
+    package = tmp_path / "blog" / "src" / "blog"
+    shutil.copytree(template, package, ignore=shutil.ignore_patterns("__pycache__"))
+    main_py = package / "main.py"
+    main_py.write_text(main_py.read_text(encoding="utf-8").replace("{{folder_name}}", "blog"), encoding="utf-8")
+
+    report = api.import_project(tmp_path / "blog", project=tmp_project)  # crews/content_crew/content_crew.py
+    assert report.crew == "content_crew" and report.ok, [p.render() for p in report.problems]
+    assert crew_yaml(report)["inputs"] == {"topic": {"default": "AI Agents"}}  # self.state.topic = "AI Agents"
+    result = api.run(report.crew, {}, llm="scripted", approve_all=True, project=tmp_project)
+    assert result.status == "completed", result.error
+    assert [t.agent for t in result.tasks] == ["planner", "writer", "editor"]
 
 
 # --- reading crew.py statically: the edge cases -------------------------------------
