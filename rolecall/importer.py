@@ -207,8 +207,10 @@ def _yaml_mapping(file: Path, module: CrewModule) -> dict[str, Any]:
 
 
 def _roots(layout: Layout) -> list[Path]:
-    """Where crew.py's absolute imports are found: next to it, its src folder, the project."""
-    return list(dict.fromkeys([layout.crew_dir, layout.crew_dir.parent, layout.root]))
+    """Where crew.py's absolute imports are found: next to it, then each folder up to the project
+    (``src/`` holds the package a flow's ``crews/x/x.py`` imports from), nearest first."""
+    up = [folder for folder in layout.crew_dir.parents if folder.is_relative_to(layout.root)]
+    return list(dict.fromkeys([layout.crew_dir, *up, layout.root / "src", layout.root]))
 
 
 def _copied_sources(recovered: Recovered, roots: list[Path], project: Path) -> dict[str, bytes]:
