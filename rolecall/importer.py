@@ -13,19 +13,19 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .crewpy import CrewModule, read_crew_py
+from .crewpy import CrewClass, CrewModule, read_crew_py
 from .discover import CrewPackage, find
 from .errors import ConfigError
 from .excerpt import Excerpt
 from .kickoff import declared_inputs, kickoff_inputs
 from .llm.profiles import load_config
-from .problem import Problem, only_errors
+from .problem import Problem, did_you_mean, only_errors
 from .project import Project
 from .recover import Recovered, Recovery, ToolAt
 from .toolbox import toolbox_for
@@ -69,6 +69,7 @@ class Layout:
     root: Path  # the project folder
     crew_py: Path | None  # None for a JSON crew
     package: str  # the default crew name
+    crew_class: str | None = None  # PATH/crew.py:Class picks one of several crew classes
 
     @property
     def crew_dir(self) -> Path:
@@ -104,6 +105,10 @@ def import_project(project: Project, path: Path, *, name: str | None = None, for
 # --- finding the project --------------------------------------------------------
 
 def find_layout(path: Path) -> Layout:
+    head, colon, tail = str(path).rpartition(":")
+    if colon and tail.isidentifier() and head.endswith(".py"):  # crew.py:ScreeningCrew
+        picked = find_layout(Path(head))
+        return Layout(picked.root, picked.crew_py, _snake(tail), tail)
     path = path.expanduser().resolve()
     if not path.exists():
         raise ConfigError(Problem(f"no such file or folder: {path}", hint="give the folder of a CrewAI project"))
@@ -169,24 +174,57 @@ def crew_name(name: str | None, layout: Layout) -> str:
 
 def _classic_files(layout: Layout, report: ImportReport) -> tuple[dict[str, bytes], Recovered]:
     assert layout.crew_py is not None
-    module = read_crew_py(layout.crew_py)
+    module, others = _chosen_classes(read_crew_py(layout.crew_py), layout)
     first = module.classes[0]
     config = {which: layout.crew_dir / first.config_path(f"{which}_config") for which in ("agents", "tasks")}
     data = {which: _yaml_mapping(file, module) for which, file in config.items()}
     roots = _roots(layout)
     recovered = Recovery(module, data["agents"], data["tasks"], roots, layout.root).run()
+    recovered.notes += others
     mains = [folder / "main.py" for folder in layout.crew_py.parents if folder.is_relative_to(layout.root)]
     kickoff, source, notes = kickoff_inputs([*mains, layout.crew_py])
     outputs = [t["output_file"] for t in recovered.tasks.values() if isinstance(t.get("output_file"), str)]
     recovered.crew["inputs"], more = declared_inputs(data, outputs, kickoff, source or layout.crew_py)
     recovered.notes += notes + more
     files = {f"config/{which}.yaml": file.read_bytes() for which, file in config.items()}  # unchanged
-    for extra in sorted(config["agents"].parent.iterdir()):
-        if extra.is_file() and extra not in config.values() and not extra.name.startswith("."):
+    for which, file in config.items():
+        if file.name != f"{which}.yaml":
+            recovered.notes.append(Problem(f"{file.name} is copied unchanged as the crew's config/{which}.yaml",
+                                           module.file, first.line, severity="warning"))
+    crews_yaml = {layout.crew_dir / c.config_path(f"{w}_config") for c in read_crew_py(layout.crew_py).classes
+                  for w in ("agents", "tasks")}
+    for extra in sorted(config["agents"].parent.iterdir()):  # data main.py reads, say; not other crews' YAML
+        if extra.is_file() and extra not in crews_yaml and not extra.name.startswith("."):
             files[f"config/{extra.name}"] = extra.read_bytes()
     files |= _copied_sources(recovered, roots, layout.root)
     files |= _knowledge(recovered, layout)
     return files, recovered
+
+
+def _chosen_classes(module: CrewModule, layout: Layout) -> tuple[CrewModule, list[Problem]]:
+    """The crew classes to import: the one asked for (else the first) and those sharing its YAML files;
+    each other class is its own crew, imported with PATH:Class."""
+    by_name = {c.name: c for c in module.classes}
+    if layout.crew_class is not None and layout.crew_class not in by_name:
+        raise ConfigError(Problem(f"no crew class '{layout.crew_class}' in {module.file.name}", module.file,
+                                  hint=did_you_mean(layout.crew_class, by_name) or
+                                  f"crew classes: {', '.join(by_name)}"))
+    chosen = by_name[layout.crew_class] if layout.crew_class else module.classes[0]
+    key = _config_key(chosen)
+    kept = [c for c in module.classes if _config_key(c) == key]
+    notes = [Problem(f"crew class {c.name} reads {' and '.join(_config_key(c))}, not {' and '.join(key)}: "
+                     f"it is a crew of its own and was not imported",
+                     module.file, c.line, hint=f"python main.py import {module.file}:{c.name}", severity="warning")
+             for c in module.classes if c not in kept]
+    return replace(module, classes=kept), notes
+
+
+def _config_key(cls: CrewClass) -> tuple[str, str]:
+    return cls.config_path("agents_config"), cls.config_path("tasks_config")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def _yaml_mapping(file: Path, module: CrewModule) -> dict[str, Any]:

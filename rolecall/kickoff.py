@@ -60,13 +60,16 @@ def declared_inputs(yaml_data: dict[str, dict[str, Any]], output_files: list[str
     used = _used_placeholders(yaml_data, output_files)
     inputs: dict[str, dict[str, Any]] = {}
     notes: list[Problem] = []
+    missing = [name for name in used if name not in given]
+    if missing:
+        where = f"{source.name}'s kickoff inputs" if source else "a kickoff call"
+        shown = ", ".join(f"'{n}'" for n in missing)
+        notes.append(Problem(f"input{'s' if len(missing) > 1 else ''} {shown} {'have' if len(missing) > 1 else 'has'} "
+                             f"no value in {where}, so every run must give {'them' if len(missing) > 1 else 'it'}",
+                             source, None, hint=" ".join(f"--input {n}=..." for n in missing), severity="warning"))
     for name in used:
         found = given.get(name)
         if found is None:
-            where = source.name if source else "the kickoff"
-            notes.append(Problem(f"input '{name}' has no value in {where}'s kickoff inputs; it has no default, so "
-                                 f"every run must give it", source, None, hint=f"--input {name}=...",
-                                 severity="warning"))
             inputs[name] = {}
             continue
         expr, value = found.expr, found.value

@@ -437,12 +437,23 @@ class Recovery:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             return self._flatten(Expr(node.left, resolved.file), member) + \
                 self._flatten(Expr(node.right, resolved.file), member)
-        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.Call, ast.Attribute, ast.Name)) and \
-                not _looks_like_tool(node):
+        if isinstance(node, ast.Call) and dotted_name(node.func) in ("list", "tuple") and len(node.args) == 1:
+            return self._flatten(Expr(node.args[0], resolved.file), member)
+        if not self._single_tool(node):
             self.note(f"{expr.text} cannot be read statically (a list built when crew.py runs); not recovered",
                       expr.line, "list the tools in crew.yaml")
             return []
         return [resolved]
+
+    def _single_tool(self, node: ast.expr) -> bool:
+        """A single tool written where a list is expected (``tools=my_tool``), not a list computed at run time."""
+        if isinstance(node, ast.Call):
+            name = dotted_name(node.func).split(".")[-1]
+            # SerperDevTool(), self.search_tool(): a class or a crew method; get_tools(): a computed list
+            return name[:1].isupper() or name in self.members or name in self.module.defs
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            return node.attr in self.members
+        return isinstance(node, (ast.Name, ast.Attribute))
 
     def tool(self, item: Expr, member: Member | None) -> str | dict[str, dict[str, Any]] | None:
         resolved = self.resolve(item, member)
@@ -526,13 +537,6 @@ class Recovery:
             return None
         self.out.tools.append(Wanted(name, source, original))
         return name
-
-
-def _looks_like_tool(node: ast.expr) -> bool:
-    """A single tool written where a list is expected (``tools=my_tool``), rather than a computed list."""
-    if isinstance(node, ast.Call):
-        return not isinstance(node.func, ast.Attribute) or node.func.attr[:1].isupper()
-    return not isinstance(node, ast.ListComp | ast.GeneratorExp)
 
 
 def _plain(value: Any) -> Any:

@@ -483,6 +483,43 @@ class Demo:
     assert report.ok, [p.render() for p in report.problems]
 
 
+def test_crew_classes_with_their_own_yaml_are_separate_crews_picked_with_path_colon_class(tmp_project, tmp_path):
+    second = """
+@CrewBase
+class Review:
+    agents_config = 'config/review_agents.yaml'
+    tasks_config = 'config/review_tasks.yaml'
+
+    @agent
+    def critic(self) -> Agent:
+        return Agent(config=self.agents_config['critic'], tools=self.toolkit.get_tools())
+
+    @task
+    def critique(self) -> Task:
+        return Task(config=self.tasks_config['critique'], agent=self.critic())
+"""
+    source = project_with(tmp_path / "demo", crew_class(TWO_AGENTS, TWO_TASKS) + second)
+    write_files(source / "src/demo/config", {
+        "review_agents.yaml": "critic:\n  role: Critic\n  goal: Judge {draft}\n  backstory: Fair.\n",
+        "review_tasks.yaml": "critique:\n  description: Critique {draft}.\n  expected_output: Notes.\n"})
+
+    report = api.import_project(source, project=tmp_project)  # the first class
+    assert report.crew == "demo" and sorted(crew_yaml(report)["tasks"]) == ["research_task", "write_task"]
+    assert "config/review_agents.yaml" not in report.written  # another crew's YAML stays out
+    note = next(n for n in report.notes if "crew class Review" in n.message)
+    assert note.line == 33 and note.hint == f"python main.py import {source / 'src/demo/crew.py'}:Review"
+
+    report = api.import_project(f"{source / 'src/demo/crew.py'}:Review", project=tmp_project)
+    assert report.crew == "review" and report.ok, [p.render() for p in report.problems]
+    assert (report.folder / "config/agents.yaml").read_bytes() == \
+        (source / "src/demo/config/review_agents.yaml").read_bytes()
+    assert any(n.message == "review_agents.yaml is copied unchanged as the crew's config/agents.yaml"
+               for n in report.notes)
+    assert any(n.message.startswith("self.toolkit.get_tools() cannot be read statically") for n in report.notes)
+    with pytest.raises(ConfigError, match="no crew class 'Reveiw'"):
+        api.import_project(f"{source / 'src/demo/crew.py'}:Reveiw", project=tmp_project)
+
+
 def test_a_json_crew_is_copied_unchanged(tmp_project, tmp_path):
     files = {"crew.jsonc": '{\n  // the crew\n  "name": "Demo",\n  "agents": ["researcher"]\n}\n',
              "agents/researcher.jsonc": '{"role": "Researcher", "goal": "Find", "backstory": "Careful"}\n',
