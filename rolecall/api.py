@@ -22,6 +22,7 @@ from .approval import Decision
 from .approval import decide as decide_gate
 from .definition import CrewDefinition
 from .discover import find
+from .environment import Environment
 from .errors import ConfigError, RunNotFound
 from .history import RunSummary, summaries
 from .inputs import bound
@@ -46,16 +47,17 @@ def project_of(project: ProjectLike) -> Project:
 
 
 def load_crew(name_or_path: str | os.PathLike[str], project: ProjectLike = None,
-              *, profiles: Any = None) -> CrewDefinition:
+              *, profiles: Any = None, llm: str | None = None) -> CrewDefinition:
     """The validated crew called ``name_or_path`` (or the crew folder at that path).
 
+    ``llm``: the profile a run will give every agent; the crew's own models then need no keys.
     Raises ``ConfigError`` listing every problem, located; warnings are kept on the
     definition (``crew.warnings``).
     """
     chosen = project_of(project)
     package = find(chosen, str(name_or_path))
     names = profiles if profiles is not None else load_config(chosen.config_dir).profiles
-    result = validate(chosen, package, names)
+    result = validate(chosen, package, names, overridden=bool(llm or Environment.current().get("ROLECALL_LLM")))
     if result.crew is None:
         raise ConfigError(result.problems)
     return result.crew
@@ -73,8 +75,8 @@ def run(crew: CrewDefinition | str, inputs: Mapping[str, Any] | None = None, *, 
     from .runner import start_run  # imports crewai when the crew is assembled
     chosen = project_of(project)
     context = RunContext.open(chosen)
-    definition = crew if isinstance(crew, CrewDefinition) else load_crew(crew, chosen,
-                                                                       profiles=context.llm_config.profiles)
+    definition = crew if isinstance(crew, CrewDefinition) else load_crew(
+        crew, chosen, profiles=context.llm_config.profiles, llm=llm)
     values = bound(definition.inputs, inputs or {})
     return start_run(context, definition, values, llm, max_cost=max_cost, approve_all=approve_all,
                      listener=on_event)
@@ -88,7 +90,7 @@ def resume(run_id: str, *, force: bool = False, approve_all: bool = False, on_ev
     chosen = project_of(project)
     context = RunContext.open(chosen)
     row = resumable_run(context, run_id)
-    crew = load_crew(row["crew"], chosen, profiles=context.llm_config.profiles)
+    crew = load_crew(row["crew"], chosen, profiles=context.llm_config.profiles, llm=row["profile"])  # keeps its model
     return resume_run(context, row["id"], crew, force=force, approve_all=approve_all, listener=on_event)
 
 

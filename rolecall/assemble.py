@@ -20,18 +20,22 @@ from . import toolbox
 from .definition import AgentDef, CrewDefinition, TaskDef, ToolUse
 from .llm.factory import LlmPool
 from .project import Project
-from .spec import InlineSchema
+from .spec import InlineSchema, PlanningSpec
 from .template import fill
 from .tool_guard import constructor_paths, guard
 from .workspace import Workspace
 
 # agents.yaml keys passed to crewai.Agent unchanged when set
-_AGENT_PASSTHROUGH = ("allow_delegation", "verbose", "cache", "max_iter", "max_rpm", "max_execution_time",
-                      "max_retry_limit", "respect_context_window", "reasoning", "max_reasoning_attempts",
-                      "inject_date", "date_format", "multimodal", "use_system_prompt", "system_template",
-                      "prompt_template", "response_template", "allow_code_execution", "code_execution_mode")
-_TASK_PASSTHROUGH = ("async_execution", "human_input", "create_directory", "markdown", "guardrail",
-                     "guardrail_max_retries")
+AGENT_PASSTHROUGH = ("allow_delegation", "verbose", "cache", "max_iter", "max_rpm", "max_execution_time",
+                     "max_retry_limit", "respect_context_window", "reasoning", "max_reasoning_attempts",
+                     "inject_date", "date_format", "multimodal", "use_system_prompt", "system_template",
+                     "prompt_template", "response_template", "allow_code_execution", "code_execution_mode",
+                     "max_tokens", "guardrail", "guardrail_max_retries", "planning", "tool_failure_policy",
+                     "use_better_compaction", "mcps", "apps")
+TASK_PASSTHROUGH = ("async_execution", "human_input", "create_directory", "markdown", "guardrail",
+                    "guardrails", "guardrail_max_retries", "max_retries", "tool_failure_policy",
+                    "allow_crewai_trigger_context")
+CREW_PASSTHROUGH = ("planning", "max_rpm", "cache", "tool_failure_policy", "stream")
 
 
 @dataclass
@@ -49,7 +53,7 @@ def assemble(project: Project, crew: CrewDefinition, values: Mapping[str, Any], 
     crew's workspace (its folder, the run folder ``run_dir``, and what crew.yaml lists)."""
     toolbox.mount(project, crew.package)
     make_tool = _ToolMaker(crew, workspace_of(crew, run_dir))
-    agents = {key: _agent(a, values, llms, default_profile, make_tool) for key, a in crew.agents.items()}
+    agents = {key: _agent(a, values, llms, default_profile, make_tool, crew) for key, a in crew.agents.items()}
     for llm in llms.all().values():
         if hasattr(llm, "agent_keys"):  # the scripted model replays scripts by agent key
             llm.agent_keys.update({agent.role.strip(): key for key, agent in agents.items()})
@@ -64,14 +68,31 @@ def assemble(project: Project, crew: CrewDefinition, values: Mapping[str, Any], 
         "agents": [agents[k] for k in crew.workers],
         "process": Process.hierarchical if crew.hierarchical else Process.sequential,
         "verbose": crew.spec.verbose,
+        **_crew_settings(crew, llms, run_dir),
     }
     if crew.hierarchical and manager is not None:
         kwargs["manager_agent"] = manager
-    elif crew.hierarchical and crew.spec.manager and crew.spec.manager.llm:
-        kwargs["manager_llm"] = llms.get(crew.spec.manager.llm)
+    elif crew.hierarchical and crew.manager_llm:
+        kwargs["manager_llm"] = llms.get(crew.manager_llm)
     return Assembly(kwargs, agents, tasks, manager)
 
-def _agent(agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str, make_tool: _ToolMaker) -> Agent:
+
+def _crew_settings(crew: CrewDefinition, llms: LlmPool, run_dir: Path | None) -> dict[str, Any]:
+    spec = crew.spec
+    kwargs: dict[str, Any] = {k: getattr(spec, k) for k in CREW_PASSTHROUGH if getattr(spec, k) is not None}
+    if isinstance(spec.planning_llm, str):
+        kwargs["planning_llm"] = llms.get(spec.planning_llm)
+    if spec.prompt_file:
+        kwargs["prompt_file"] = str(crew.package.path / spec.prompt_file)
+    if spec.skills:
+        kwargs["skills"] = [crew.package.path / folder for folder in spec.skills]
+    if spec.output_log_file and run_dir is not None:  # crewai would write it in the working directory
+        name = spec.output_log_file if isinstance(spec.output_log_file, str) else "logs.txt"
+        kwargs["output_log_file"] = str(run_dir / name)
+    return kwargs
+
+def _agent(agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: str, make_tool: _ToolMaker,
+           crew: CrewDefinition) -> Agent:
     spec = agent.spec
     kwargs: dict[str, Any] = {
         "role": fill(spec.role, values).strip(),
@@ -80,10 +101,24 @@ def _agent(agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: s
         "tools": [make_tool(use) for use in agent.tools],
         "llm": llms.get(agent.llm or default),
     }
-    if spec.function_calling_llm:
-        kwargs["function_calling_llm"] = llms.get(spec.function_calling_llm)
-    kwargs.update({k: getattr(spec, k) for k in _AGENT_PASSTHROUGH if getattr(spec, k) is not None})
+    # crewai's Crew takes only its own LLM class here; it hands the crew's one to agents without one anyway
+    function_calling = spec.function_calling_llm or crew.spec.function_calling_llm
+    if isinstance(function_calling, str):
+        kwargs["function_calling_llm"] = llms.get(function_calling)
+    if spec.planning_config is not None:
+        kwargs["planning_config"] = _planning(spec.planning_config, llms)
+    if spec.skills:
+        kwargs["skills"] = [crew.package.path / folder for folder in spec.skills]
+    kwargs.update({k: getattr(spec, k) for k in AGENT_PASSTHROUGH if getattr(spec, k) is not None})
     return Agent(**kwargs)
+
+
+def _planning(spec: PlanningSpec, llms: LlmPool) -> Any:
+    from crewai.agent.planning_config import PlanningConfig
+    settings = spec.model_dump(exclude_none=True, exclude={"llm"})
+    if isinstance(spec.llm, str):
+        settings["llm"] = llms.get(spec.llm)
+    return PlanningConfig(**settings)
 
 
 def _task(crew: CrewDefinition, task: TaskDef, values: Mapping[str, Any], agents: dict[str, Agent],
@@ -103,7 +138,9 @@ def _task(crew: CrewDefinition, task: TaskDef, values: Mapping[str, Any], agents
     if task.output_schema is not None:
         kind = "output_json" if task.output_kind == "json" else "output_pydantic"
         kwargs[kind] = schema_class(crew, task.output_schema)
-    kwargs.update({k: getattr(spec, k) for k in _TASK_PASSTHROUGH if getattr(spec, k) is not None})
+    if spec.input_files:
+        kwargs["input_files"] = {name: str(crew.package.path / file) for name, file in spec.input_files.items()}
+    kwargs.update({k: getattr(spec, k) for k in TASK_PASSTHROUGH if getattr(spec, k) is not None})
     return Task(**kwargs)
 
 

@@ -110,7 +110,7 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
 
 def cmd_run(project: Project, args: argparse.Namespace) -> int:
     from . import api
-    crew = api.load_crew(args.crew, project)
+    crew = api.load_crew(args.crew, project, llm=args.llm)
     given, _ = _inputs(crew.inputs, args.input)  # bad inputs are reported before the run starts
     print_problems(crew.warnings, project)
     return _show_result(args, lambda on_event: api.run(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .discover import CrewPackage
+from .llm.profiles import ProfileSpec
 from .problem import Problem
 from .spec import AgentSpec, CrewSpec, InlineSchema, InputSpec, TaskSpec, ToolRef
 from .toolbox import Toolbox
@@ -59,6 +60,8 @@ class CrewDefinition:
     tasks: dict[str, TaskDef]
     toolbox: Toolbox
     warnings: list[Problem] = field(default_factory=list)
+    # profiles for the CrewAI model strings the crew names (``llm: openai/gpt-4o``), by that string
+    models: dict[str, ProfileSpec] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -71,6 +74,12 @@ class CrewDefinition:
     @property
     def manager_agent(self) -> str | None:
         return self.spec.manager.agent if self.spec.manager else None
+
+    @property
+    def manager_llm(self) -> str | None:
+        """The profile of CrewAI's built-in manager (validation made every model a profile name)."""
+        llm = self.spec.manager.llm if self.spec.manager else None
+        return llm if isinstance(llm, str) else None
 
     @property
     def workers(self) -> list[str]:

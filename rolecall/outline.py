@@ -69,9 +69,8 @@ class CrewOutline:
         tasks = [TaskOutline(key, t.spec.description, t.spec.expected_output, t.agent, list(t.context),
                              tools_shown(t.tools) if t.tools else "", t.output_file, _schema_shown(t.output_schema),
                              bool(t.spec.async_execution), crew.delegates_for(t)) for key, t in crew.tasks.items()]
-        manager = spec.manager if crew.hierarchical else None
         return cls(crew.name, crew.package.shown_origin, spec.description, spec.process,
-                   crew.manager_agent, manager.llm if manager else None, inputs, agents, tasks)
+                   crew.manager_agent, crew.manager_llm if crew.hierarchical else None, inputs, agents, tasks)
 
     def to_data(self) -> dict[str, Any]:
         return asdict(self)

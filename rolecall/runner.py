@@ -93,7 +93,7 @@ class Attempt:
         from .assemble import assemble  # imports crewai
         from .llm.factory import LlmPool
         started = time.perf_counter()
-        pool = LlmPool(self.context, self.override)
+        pool = LlmPool(self.context, self.override, self.crew.models)
         self.assembly = assemble(self.context.project, self.crew, self.values, pool, self.profile,
                                  run_dir=self.run_dir)
         role_keys = {agent.role.strip(): key for key, agent in self.assembly.agents.items()}
@@ -164,7 +164,12 @@ class Attempt:
         self._apply_feedback(segment)
         crew = Crew(**{**self.assembly.crew_kwargs, "tasks": tasks})
         try:
-            output = crew.kickoff()  # a CrewOutput: rolecall never asks crewai to stream
+            output: Any = crew.kickoff()
+            if self.crew.spec.stream:  # a CrewStreamingOutput: the chunks go to the listener as they come
+                for chunk in output:
+                    if self.listener is not None:
+                        self.listener("stream", {"agent": chunk.agent_role, "text": chunk.content})
+                output = output.result
             return RunStatus.COMPLETED, None, str(getattr(output, "raw", output))
         except Exception as exc:  # a failed run keeps what finished; the error goes in the result
             if self.budget_hit:

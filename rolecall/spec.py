@@ -116,9 +116,9 @@ class AgentSettings(Strict):
     tool_failure_policy: ToolFailurePolicy | None = None
     use_better_compaction: StrictBool | None = None
     mcps: list[McpRef] | None = Field(None, description="MCP servers whose tools the agent gets.")
-    apps: list[StrictStr] | None = Field(None, description="CrewAI platform apps (needs CREWAI_PLATFORM_INTEGRATION_TOKEN).")
+    apps: list[StrictStr] | None = Field(
+        None, description="CrewAI platform apps (needs CREWAI_PLATFORM_INTEGRATION_TOKEN).")
     skills: list[StrictStr] | None = Field(None, description="Skill folders, relative to the crew.")
-    checkpoint: StrictBool | None = None
 
 
 class AgentSpec(AgentSettings):
@@ -138,7 +138,8 @@ class TaskSettings(Strict):
     tools: list[ToolRef] | None = None
     output_file: StrictStr | None = Field(None, description="File in the run folder that gets the output.")
     async_execution: StrictBool | None = None
-    human_input: StrictBool | None = None
+    human_input: StrictBool | None = Field(
+        None, description="CrewAI asks on the console; rolecall gates the output for approval (approval: required).")
     create_directory: StrictBool | None = None
     markdown: StrictBool | None = None
     guardrail: StrictStr | None = Field(None, description="A plain-language check CrewAI asks the model to apply.")
@@ -265,3 +266,49 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         "tasks.yaml": TasksFile.model_json_schema(),
         "crew.yaml": CrewSpec.model_json_schema(),
     }
+
+
+# Fields of crewai's Agent, Task and Crew that no crew file sets, and why. Every other field
+# of theirs is a key above (tests/test_crewai_fields.py compares the two on every upgrade).
+_RUNTIME = "runtime state crewai fills in itself"
+_CALLBACK = "a Python callable; a crew file holds data only"
+NOT_FROM_FILES: dict[str, dict[str, str]] = {
+    "Agent": {
+        "entity_type": _RUNTIME, "id": _RUNTIME, "agent_executor": _RUNTIME, "i18n": _RUNTIME, "crew": _RUNTIME,
+        "cache_handler": _RUNTIME, "tools_handler": _RUNTIME, "tools_results": _RUNTIME, "adapted_agent": _RUNTIME,
+        "execution_context": _RUNTIME, "checkpoint_kickoff_event_id": _RUNTIME, "security_config": _RUNTIME,
+        "agent_knowledge_context": _RUNTIME, "crew_knowledge_context": _RUNTIME, "knowledge_search_query": _RUNTIME,
+        "knowledge": "built from knowledge_sources", "knowledge_storage": "built from knowledge_sources and embedder",
+        "config": "crewai's way to pass YAML in; rolecall passes each key itself",
+        "callbacks": _CALLBACK, "step_callback": _CALLBACK, "executor_class": _CALLBACK,
+        "from_repository": "loads the agent from CrewAI's hosted repository; a rolecall crew is its files",
+        "a2a": "remote agent-to-agent servers: a network service rolecall does not run or check",
+        "checkpoint": "crewai's checkpoints; rolecall's run store resumes runs (main.py resume)",
+    },
+    "Task": {
+        "used_tools": _RUNTIME, "tools_errors": _RUNTIME, "delegations": _RUNTIME, "prompt_context": _RUNTIME,
+        "output": _RUNTIME, "id": _RUNTIME, "processed_by_agents": _RUNTIME, "retry_count": _RUNTIME,
+        "start_time": _RUNTIME, "end_time": _RUNTIME, "checkpoint_original_description": _RUNTIME,
+        "checkpoint_original_expected_output": _RUNTIME, "security_config": _RUNTIME,
+        "config": "crewai's way to pass YAML in; rolecall passes each key itself",
+        "callback": _CALLBACK, "converter_cls": _CALLBACK,
+        "response_model": "a Python class; name a schema with output_pydantic instead",
+    },
+    "Crew": {
+        "entity_type": _RUNTIME, "id": _RUNTIME, "usage_metrics": _RUNTIME, "token_usage": _RUNTIME,
+        "execution_logs": _RUNTIME, "execution_context": _RUNTIME, "security_config": _RUNTIME,
+        "checkpoint_inputs": _RUNTIME, "checkpoint_train": _RUNTIME, "checkpoint_kickoff_event_id": _RUNTIME,
+        "knowledge": "built from knowledge_sources",
+        "tasks": "config/tasks.yaml", "agents": "config/agents.yaml",
+        "name": "a crew is named by its folder",
+        "config": "crewai's way to pass YAML in; rolecall passes each key itself",
+        "step_callback": _CALLBACK, "task_callback": _CALLBACK,
+        "before_kickoff_callbacks": _CALLBACK, "after_kickoff_callbacks": _CALLBACK,
+        "share_crew": "sends the crew's prompts and outputs to CrewAI; rolecall keeps runs on this machine",
+        "tracing": "sends traces to CrewAI's cloud; rolecall records every run itself",
+        "chat_llm": "used only by `crewai chat`",
+        "trained_agents_file": "written by `crewai train`, which rolecall does not run",
+        "task_execution_output_json_files": "written by `crewai replay`; rolecall resumes from its run store",
+        "checkpoint": "crewai's checkpoints; rolecall's run store resumes runs (main.py resume)",
+    },
+}

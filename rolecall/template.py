@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-_TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}|\{|\}")
+# names as CrewAI reads them (crewai/utilities/string_utils.py): a hyphen is allowed
+_NAME = r"[A-Za-z_][A-Za-z0-9_\-]*"
+_TOKEN = re.compile(r"\{\{|\}\}|\{(" + _NAME + r")\}|\{|\}")
+_CREWAI_TOKEN = re.compile(r"\{(" + _NAME + r")\}|\{|\}")
 
 
 @dataclass(frozen=True)
@@ -43,3 +46,9 @@ def fill(text: str, values: Mapping[str, Any]) -> str:
             return str(values[match.group(1)])
         return token[0] if token in ("{{", "}}") else token
     return _TOKEN.sub(replace, text)
+
+
+def from_crewai(text: str) -> str:
+    """CrewAI's reading of ``text`` written in rolecall's syntax: CrewAI fills each ``{name}``
+    and leaves every other brace alone (JSON examples), so those become ``{{`` and ``}}``."""
+    return _CREWAI_TOKEN.sub(lambda m: m.group(0) if m.group(1) else m.group(0) * 2, text)

@@ -17,11 +17,12 @@ from .definition import AgentDef, CrewDefinition, TaskDef, ToolUse
 from .discover import CrewPackage
 from .environment import Environment
 from .load import KeyPath, YamlDoc, kind_of, load_yaml, parse_lenient
+from .model_refs import ModelProblem, Models
 from .problem import Problem, did_you_mean, only_errors
 from .project import Project
-from .spec import AgentSpec, CrewSpec, InlineSchema, TaskSpec
-from .template import placeholders
-from .toolbox import Toolbox, toolbox_for
+from .spec import AgentSpec, CrewSpec, InlineSchema, InputSpec, ManagerSpec, ModelSpec, TaskSpec
+from .template import from_crewai, placeholders
+from .toolbox import Toolbox, is_reference, toolbox_for
 from .workspace import CODE_TOOLS, PathRefused, path_args, shaped
 
 TEMPLATED_AGENT_KEYS = ("role", "goal", "backstory")
@@ -43,28 +44,38 @@ class Validation:
 
 @dataclass(frozen=True)
 class CrewFiles:
-    """The three YAML files of a package, read with their line numbers."""
+    """The three YAML files of a package, read with their line numbers.
+
+    ``crewai_style``: the crew has no crew.yaml, so it is read the way CrewAI reads it:
+    every placeholder is a required text input, braces that are not placeholders are
+    text, a lone agent does every task, and keys CrewAI would drop are warnings.
+    """
 
     agents: YamlDoc
     tasks: YamlDoc
     crew: YamlDoc
+    crewai_style: bool = False
 
 
 def validate(project: Project, package: CrewPackage, profiles: Iterable[str],
-             env: Mapping[str, str] | None = None) -> Validation:
-    """Load and check one crew package."""
+             env: Mapping[str, str] | None = None, *, overridden: bool = False) -> Validation:
+    """Load and check one crew package.
+
+    ``overridden``: the run gives every agent one model (``--llm``), so the crew's own
+    models are checked for shape but not for keys.
+    """
     env = Environment.current() if env is None else env
     problems: list[Problem] = []
     files = _load_files(package, problems)
     if files is None:
         return Validation(None, problems)
-    agents = _entries(files.agents, AgentSpec, problems, "agent")
-    tasks = _entries(files.tasks, TaskSpec, problems, "task")
+    agents = _entries(files.agents, AgentSpec, problems, "agent", files.crewai_style)
+    tasks = _entries(files.tasks, TaskSpec, problems, "task", files.crewai_style)
     crew = parse_lenient(files.crew, (), CrewSpec, problems)
     if crew is None or agents is None or tasks is None:
         return Validation(None, problems)
     checker = _Checker(project=project, package=package, files=files, agents=agents, tasks=tasks, crew=crew,
-                       profiles=set(profiles), env=env, problems=problems)
+                       profiles=set(profiles), env=env, problems=problems, overridden=overridden)
     definition = checker.run()
     if only_errors(problems):
         return Validation(None, problems)
@@ -75,12 +86,16 @@ def validate(project: Project, package: CrewPackage, profiles: Iterable[str],
 # --- loading and shapes ----------------------------------------------------
 
 def _load_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | None:
-    docs = []
+    docs: list[YamlDoc | None] = []
+    crewai_style = not package.crew_file.exists()
     for file, what in ((package.agents_file, "agents"), (package.tasks_file, "tasks"), (package.crew_file, "crew")):
+        if file == package.crew_file and crewai_style:
+            docs.append(YamlDoc(file, {}, {(): 1}))
+            continue
         if not file.exists():
             hint = "run `python main.py new NAME` to see a working layout"
-            problems.append(Problem(f"missing {file.name}: every crew package needs config/agents.yaml, "
-                                    f"config/tasks.yaml and crew.yaml", file, hint=hint))
+            problems.append(Problem(f"missing {file.name}: every crew package needs config/agents.yaml "
+                                    f"and config/tasks.yaml", file, hint=hint))
             continue
         doc = load_yaml(file, problems)
         if doc is not None and not isinstance(doc.data, dict):
@@ -88,12 +103,16 @@ def _load_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | No
                                             f"{what} settings, not {kind_of(doc.data)}"))
             doc = None
         docs.append(doc)
-    if len(docs) != 3 or any(d is None for d in docs):
+    if len(docs) != 3:
         return None
-    return CrewFiles(*docs)  # type: ignore[arg-type]
+    agents, tasks, crew = docs
+    if agents is None or tasks is None or crew is None:
+        return None
+    return CrewFiles(agents, tasks, crew, crewai_style)
 
 
-def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what: str) -> dict[str, Any] | None:
+def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what: str,
+             crewai_style: bool = False) -> dict[str, Any] | None:
     """Each entry of agents.yaml or tasks.yaml; a broken entry is reported and kept as best we can."""
     if not doc.data:
         problems.append(doc.problem((), f"no {what}s defined"))
@@ -103,10 +122,22 @@ def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what
         if not isinstance(value, dict):
             problems.append(doc.problem((key,), f"a {what} must be a mapping of settings, not {kind_of(value)}"))
             continue
+        if crewai_style:
+            _drop_unknown(doc, key, value, model, problems)
         parsed = parse_lenient(doc, (key,), model, problems)
         if parsed is not None:
             out[key] = parsed
     return out
+
+
+def _drop_unknown(doc: YamlDoc, key: Any, value: dict[Any, Any], model: type[BaseModel],
+                  problems: list[Problem]) -> None:
+    """CrewAI drops keys it does not know without a word; a crew read its way gets a warning for each."""
+    for name in [k for k in value if k not in model.model_fields]:
+        problems.append(doc.problem((key, name), f"unknown key '{name}' is ignored, as CrewAI ignores it",
+                                    did_you_mean(str(name), model.model_fields) or
+                                    "remove it; with a crew.yaml this is an error", severity="warning"))
+        del value[name]
 
 
 # --- cross-references and rules ---------------------------------------------
@@ -116,11 +147,13 @@ class _Checker:
 
     def __init__(self, *, project: Project, package: CrewPackage, files: CrewFiles, agents: dict[str, AgentSpec],
                  tasks: dict[str, TaskSpec], crew: CrewSpec, profiles: set[str], env: Mapping[str, str],
-                 problems: list[Problem]):
+                 problems: list[Problem], overridden: bool = False):
         self.project, self.package = project, package
         self.adoc, self.tdoc, self.cdoc = files.agents, files.tasks, files.crew
+        self.crewai_style = files.crewai_style
         self.agents, self.tasks, self.crew = agents, tasks, crew
         self.profiles, self.env, self.problems = profiles, env, problems
+        self.models = Models(profiles, env, check_keys=not overridden, bare_is_openai=files.crewai_style)
         self.toolbox: Toolbox = toolbox_for(project, package)
         self.schemas = _schema_names(package.path / "schemas.py")
 
@@ -128,17 +161,47 @@ class _Checker:
         self.problems.append(doc.problem(path, message, hint, severity))
 
     def run(self) -> CrewDefinition:
+        if self.crewai_style:
+            self.read_text_as_crewai()
+        self.take_crewai_manager_names()
         self.check_binding_targets()
         agent_defs = {key: self.agent_def(key, spec) for key, spec in self.agents.items()}
         task_defs = {key: self.task_def(key, spec) for key, spec in self.tasks.items()}
         self.check_manager(agent_defs, task_defs)
         self.check_tasks(task_defs)
         self.check_placeholders()
-        self.check_llms(agent_defs)
+        self.resolve_llms(agent_defs)
         self.check_workspace(agent_defs)
+        self.check_files(agent_defs, task_defs)
         self.check_unused_agents(task_defs)
         self.check_task_names()
-        return CrewDefinition(self.package, self.crew, agent_defs, task_defs, self.toolbox)
+        return CrewDefinition(self.package, self.crew, agent_defs, task_defs, self.toolbox,
+                              models=dict(self.models.specs))
+
+    def read_text_as_crewai(self) -> None:
+        """CrewAI leaves braces that are no placeholder alone: in rolecall's syntax they are doubled."""
+        def converted(spec: Any, fields: tuple[str, ...]) -> Any:
+            return spec.model_copy(update={f: from_crewai(getattr(spec, f)) for f in fields
+                                           if isinstance(getattr(spec, f), str)})
+        self.agents = {key: converted(spec, TEMPLATED_AGENT_KEYS) for key, spec in self.agents.items()}
+        self.tasks = {key: converted(spec, TEMPLATED_TASK_KEYS) for key, spec in self.tasks.items()}
+
+    def take_crewai_manager_names(self) -> None:
+        """CrewAI's ``manager_agent`` / ``manager_llm`` are rolecall's ``manager: {agent, llm}``."""
+        crew = self.crew
+        if crew.manager_agent is None and crew.manager_llm is None:
+            return
+        if crew.manager is not None:
+            at = "manager_agent" if crew.manager_agent is not None else "manager_llm"
+            self.add(self.cdoc, (at,), f"'{at}' and 'manager' say the same thing", "keep one of them")
+            return
+        given = "manager_agent" if crew.manager_agent is not None else "manager_llm"
+        self.manager_at = {"agent": ("manager_agent",), "llm": ("manager_llm",), "": (given,)}
+        self.crew = crew.model_copy(update={"manager": ManagerSpec(agent=crew.manager_agent, llm=crew.manager_llm)})
+
+    def at_manager(self, field: str = "") -> KeyPath:
+        """Where the manager's ``field`` was written: under manager, or as CrewAI's manager_agent/manager_llm."""
+        return getattr(self, "manager_at", {}).get(field, ("manager", field) if field else ("manager",))
 
     # crew.yaml's agents/tasks sections must name real entries
     def check_binding_targets(self) -> None:
@@ -172,7 +235,7 @@ class _Checker:
     def agent_def(self, key: str, spec: AgentSpec) -> AgentDef:
         merged = self.merge("agents", key, spec, self.crew.agents.get(key))
         doc, at = self.where("agents", key, "tools")
-        return AgentDef(key, merged, self.tool_uses(merged.tools or [], doc, at), merged.llm or self.crew.llm)
+        return AgentDef(key, merged, self.tool_uses(merged.tools or [], doc, at), None)  # llm: resolve_llms
 
     def task_def(self, key: str, spec: TaskSpec) -> TaskDef:
         binding = self.crew.tasks.get(key)
@@ -188,7 +251,14 @@ class _Checker:
         schema = crew_schema or spec.output_pydantic or spec.output_json
         doc, at = self.where("tasks", key, "tools")
         tools = self.tool_uses(merged.tools or [], doc, at)
-        task = TaskDef(key, merged, merged.agent, list(merged.context or []), tools,
+        if merged.human_input and merged.approval is None:
+            # CrewAI would stop the run for console input; rolecall gates the output for a person's
+            # approval instead (a rejection's reason goes back to the agent, as CrewAI's feedback does)
+            merged = merged.model_copy(update={"human_input": None, "approval": "required"})
+        agent = merged.agent
+        if agent is None and self.crewai_style and len(self.agents) == 1 and self.crew.process == "sequential":
+            agent = next(iter(self.agents))  # CrewAI gives an unbound task to a crew's only agent
+        task = TaskDef(key, merged, agent, list(merged.context or []), tools,
                        merged.output_file, schema, "json" if spec.output_json and not crew_schema else "pydantic")
         self.check_schema(key, schema, field)
         return task
@@ -202,7 +272,10 @@ class _Checker:
             use = ToolUse.parse(ref)
             info = self.toolbox.get(use.name)
             if info is None:  # an unknown name, a helper base class, or a module:Class that names no tool
-                self.add(doc, (*at, i), *self.toolbox.explain(use.name))
+                message, hint = self.toolbox.explain(use.name)
+                if self.crewai_style and not is_reference(use.name):
+                    hint += "; a CrewAI project may define it in crew.py: `python main.py import PROJECT` copies it"
+                self.add(doc, (*at, i), message, hint)
                 continue
             if use.kwargs and info.kind == "function":
                 self.add(doc, (*at, i), f"tool '{use.name}' is a @tool function and takes no arguments here")
@@ -241,6 +314,30 @@ class _Checker:
                 self.add(doc, at, "this agent would run code it writes, and the crew does not allow it",
                          "add workspace: {code_execution: true} to crew.yaml if you mean it")
 
+    def check_files(self, agents: dict[str, AgentDef], tasks: dict[str, TaskDef]) -> None:
+        """Files a setting names lie inside the crew's folder and exist (``output_log_file``: the run folder)."""
+        spots: list[tuple[YamlDoc, KeyPath, str, bool]] = []  # (doc, key path, path, must exist)
+        for key, agent in agents.items():
+            doc, at = self.where("agents", key, "skills")
+            spots += [(doc, (*at, i), folder, True) for i, folder in enumerate(agent.spec.skills or [])]
+        for key, task in tasks.items():
+            doc, at = self.where("tasks", key, "input_files")
+            spots += [(doc, (*at, name), file, True) for name, file in (task.spec.input_files or {}).items()]
+        spots += [(self.cdoc, ("skills", i), folder, True) for i, folder in enumerate(self.crew.skills or [])]
+        if self.crew.prompt_file:
+            spots.append((self.cdoc, ("prompt_file",), self.crew.prompt_file, True))
+        if isinstance(self.crew.output_log_file, str):
+            spots.append((self.cdoc, ("output_log_file",), self.crew.output_log_file, False))
+        for doc, at, text, must_exist in spots:
+            try:
+                shaped(text)
+            except PathRefused as refused:
+                self.add(doc, at, str(refused), "name a path inside the crew's folder")
+                continue
+            if must_exist and not (self.package.path / text).exists():
+                self.add(doc, at, f"no file or folder '{text}' in {self.package.shown_origin}",
+                         "paths are relative to the crew's folder")
+
     def check_schema(self, task: str, schema: str | InlineSchema | None, field: str) -> None:
         if isinstance(schema, str) and schema not in self.schemas:
             in_crew = task in self.crew.tasks and self.crew.tasks[task].output_schema is not None
@@ -274,7 +371,7 @@ class _Checker:
         manager = self.crew.manager
         if self.crew.process == "sequential":
             if manager is not None:
-                self.add(self.cdoc, ("manager",), "a manager is only used by hierarchical crews",
+                self.add(self.cdoc, self.at_manager(), "a manager is only used by hierarchical crews",
                          "set process: hierarchical, or remove manager")
             return
         if manager is None or (manager.agent is None and manager.llm is None):
@@ -283,16 +380,16 @@ class _Checker:
                      "add manager: {agent: <key in agents.yaml>} or manager: {llm: <profile>}")
             return
         if manager.agent and manager.llm:
-            self.add(self.cdoc, ("manager",), "give the manager an agent or an llm, not both",
+            self.add(self.cdoc, self.at_manager(), "give the manager an agent or an llm, not both",
                      "a manager agent's model is set by its own llm")
         if manager.agent is None:
             return
         if manager.agent not in agents:
-            self.add(self.cdoc, ("manager", "agent"), f"no agent '{manager.agent}' in config/agents.yaml",
+            self.add(self.cdoc, self.at_manager("agent"), f"no agent '{manager.agent}' in config/agents.yaml",
                      did_you_mean(manager.agent, agents))
             return
         if agents[manager.agent].tools:
-            self.add(self.cdoc, ("manager", "agent"),
+            self.add(self.cdoc, self.at_manager("agent"),
                      f"manager agent '{manager.agent}' has tools; CrewAI refuses a manager with tools",
                      "move the tools to a worker agent")
         for task in tasks.values():
@@ -301,7 +398,7 @@ class _Checker:
                 self.add(doc, at, f"task is bound to the manager '{manager.agent}'; the manager "
                                   f"delegates and does no task itself", "bind it to a worker, or leave it unbound")
         if len(agents) < 2:
-            self.add(self.cdoc, ("manager", "agent"), "the manager has no workers to delegate to",
+            self.add(self.cdoc, self.at_manager("agent"), "the manager has no workers to delegate to",
                      "add another agent to config/agents.yaml")
 
     def check_tasks(self, tasks: dict[str, TaskDef]) -> None:
@@ -311,6 +408,10 @@ class _Checker:
                 doc, at = self.where("tasks", task.key, "agent")
                 self.add(doc, at, f"no agent '{task.agent}' in config/agents.yaml",
                          did_you_mean(task.agent, self.agents))
+            elif task.agent is None and self.crew.process == "sequential" and self.crewai_style:
+                self.add(self.tdoc, (task.key,), "task has no agent; CrewAI projects bind it in crew.py",
+                         f"run `python main.py import PROJECT` on the CrewAI project, or add agent: <key> here "
+                         f"or a crew.yaml with tasks.{task.key}.agent")
             elif task.agent is None and self.crew.process == "sequential":
                 self.add(self.tdoc, (task.key,), "task has no agent; a sequential crew needs one for every task",
                          f"add agent: <key> here or under tasks.{task.key}.agent in crew.yaml")
@@ -357,27 +458,46 @@ class _Checker:
                 self.add(doc, at, brace.message, "write '{{' and '}}' for literal braces")
             for name in names:
                 used.add(name)
-                if name not in declared:
+                if name not in declared and self.crewai_style:
+                    declared[name] = InputSpec()  # CrewAI asks for every placeholder at kickoff
+                elif name not in declared:
                     self.add(doc, at, f"placeholder '{{{name}}}' is not a declared input",
                              did_you_mean(name, declared) or f"declare it in crew.yaml under inputs.{name}")
         for name in declared:
-            if name not in used:
+            if name not in used and not self.crewai_style:  # CrewAI ignores inputs nothing uses
                 self.add(self.cdoc, ("inputs", name), f"input '{name}' is declared but never used",
                          "use it as {" + name + "} in a role, goal, backstory, description or "
                          "expected_output, or remove it")
 
-    def check_llms(self, agents: dict[str, AgentDef]) -> None:
-        refs: list[tuple[YamlDoc, KeyPath, str | None]] = [(self.cdoc, ("llm",), self.crew.llm)]
-        if self.crew.manager:
-            refs.append((self.cdoc, ("manager", "llm"), self.crew.manager.llm))
+    def resolve_llms(self, agents: dict[str, AgentDef]) -> None:
+        """Every ``llm:`` value becomes a profile name; a model string gets a profile of its own."""
+        crew_updates: dict[str, Any] = {}
+        for field in ("llm", "function_calling_llm", "planning_llm"):
+            crew_updates[field] = self.model_name(self.cdoc, (field,), getattr(self.crew, field))
+        if self.crew.manager is not None and self.crew.manager.llm is not None:
+            crew_updates["manager"] = self.crew.manager.model_copy(
+                update={"llm": self.model_name(self.cdoc, self.at_manager("llm"), self.crew.manager.llm)})
+        self.crew = self.crew.model_copy(update=crew_updates)
         for key, agent in agents.items():
+            updates: dict[str, Any] = {}
             for field in ("llm", "function_calling_llm"):
-                refs.append((*self.where("agents", key, field), getattr(agent.spec, field)))
-        for doc, at, name in refs:
-            if name is not None and name not in self.profiles:
-                self.add(doc, at, f"unknown model profile '{name}'",
-                         did_you_mean(name, self.profiles) or f"profiles in config/llm.yaml: "
-                                                               f"{', '.join(sorted(self.profiles))}")
+                updates[field] = self.model_name(*self.where("agents", key, field), getattr(agent.spec, field))
+            planning = agent.spec.planning_config
+            if planning is not None and planning.llm is not None:
+                doc, at = self.where("agents", key, "planning_config")
+                updates["planning_config"] = planning.model_copy(
+                    update={"llm": self.model_name(doc, (*at, "llm"), planning.llm)})
+            agent.spec = agent.spec.model_copy(update=updates)
+            agent.llm = agent.spec.llm or self.crew.llm  # type: ignore[assignment]
+
+    def model_name(self, doc: YamlDoc, at: KeyPath, ref: str | ModelSpec | None) -> str | None:
+        if ref is None:
+            return None
+        try:
+            return self.models.resolve(ref)
+        except ModelProblem as bad:
+            self.add(doc, at, bad.message, bad.hint)
+            return None
 
     def check_task_names(self) -> None:
         # rolecall names each task by its key (run records, scripts, resume); crewai's `name` would

@@ -115,7 +115,7 @@ def test_a_profile_in_llm_yaml_changes_only_the_fields_it_sets(tmp_project):
         load_config(config)
     assert [p.render(tmp_project.root) for p in caught.value.problems] == [
         "myconfig/llm.yaml:3: profiles.mine: profile 'mine' needs a provider "
-        "(add provider: openai, openai_compatible, local or scripted)"]
+        "(add provider: openai, openai_compatible, crewai, local or scripted)"]
     write_files(config, {"llm.yaml": "profiles:\n  local: {threads: 1}\n  openai: {retries: 2}\n"})
     profiles = load_config(config).profiles
     assert (profiles["local"].provider, profiles["local"].model, profiles["local"].threads) == (

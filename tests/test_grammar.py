@@ -14,7 +14,15 @@ import pytest
 from pydantic import BaseModel, Field
 
 from helpers import REPO
-from rolecall.llm.grammar import Shape, json_grammar, named_coworker, next_steps, react_grammar, tool_specs
+from rolecall.llm.grammar import (
+    Shape,
+    coworker_answer,
+    json_grammar,
+    named_coworker,
+    next_steps,
+    react_grammar,
+    tool_specs,
+)
 
 ROLES = ["solar storage Senior Data Researcher", "solar storage Reporting Analyst"]
 
@@ -236,6 +244,13 @@ def test_a_manager_answers_once_a_coworker_answered() -> None:
     """No asking afterwards: the 0.5B manager asked the same question five times until crewai stopped the run."""
     grammar = grammar_for([DELEGATE, ASK], conversation(DELEGATED), MANAGER)
     assert '"Final Answer: " answer' in grammar and "Action" not in grammar
+
+
+def test_the_coworkers_answer_is_what_the_manager_passes_on() -> None:
+    assert coworker_answer(conversation(DELEGATED)) == "five facts"
+    assert coworker_answer(conversation()) is None
+    asked = ran("Ask question to coworker", {"question": "q", "context": "c", "coworker": ROLES[0]}, "maybe")
+    assert coworker_answer(conversation(asked)) is None  # an answer to a question is not the task's result
 
 
 def test_only_the_assistants_own_steps_count() -> None:

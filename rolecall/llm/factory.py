@@ -1,6 +1,7 @@
 """Turn a profile name into a live crewai LLM object (imports crewai when building)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,11 @@ class LlmPool:
     model and another profile's fallback is one object with one token count.
     """
 
-    def __init__(self, context: RunContext, override: str | None = None):
+    def __init__(self, context: RunContext, override: str | None = None,
+                 models: Mapping[str, ProfileSpec] | None = None):
         self.context, self.override = context, override
+        # profiles for the CrewAI model strings a crew names (``llm: openai/gpt-4o``), by that string
+        self.profiles = {**(models or {}), **context.llm_config.profiles}
         self._built: dict[str, Any] = {}
         check_fallbacks(context.llm_config)
 
@@ -50,7 +54,7 @@ class LlmPool:
 
     def _profile(self, name: str) -> Any:
         if name not in self._built:
-            spec = self.context.llm_config.profiles[name]
+            spec = self.profiles[name]
             fallbacks = [(other, self._profile(other)) for other in spec.fallback]
             self._built[name] = build(name, spec, self.context, fallbacks)
         return self._built[name]
@@ -78,7 +82,36 @@ def _plain(name: str, profile: ProfileSpec, context: RunContext, resilient: bool
     if profile.provider == "local":
         from .local import local_llm
         return local_llm(name, profile, root=root, env=env)
+    if profile.provider == "crewai":
+        return _crewai(name, profile, context, resilient)
     return _openai(name, profile, context, resilient)
+
+
+_SETTINGS = ("temperature", "top_p", "seed", "max_tokens", "timeout")
+
+
+def _crewai(name: str, profile: ProfileSpec, context: RunContext, resilient: bool) -> Any:
+    """Any CrewAI model string (anthropic/..., ollama/..., groq/...), built by crewai's own router."""
+    from crewai import LLM
+    env = context.env
+    model = expand(profile.model, env) or name
+    api_key = env.get(profile.api_key_env) if profile.api_key_env else None
+    if profile.api_key_env and not api_key:
+        raise ModelUnavailable(Problem(f"model '{model}' needs {profile.api_key_env}",
+                                       hint=f"put {profile.api_key_env}=... in .env, or run with --llm local"))
+    kwargs: dict[str, Any] = {"model": model, **{f: getattr(profile, f) for f in _SETTINGS
+                                                 if getattr(profile, f) is not None}}
+    for field, value in (("api_key", api_key), ("base_url", expand(profile.base_url, env)),
+                         ("api_version", profile.api_version)):
+        if value:
+            kwargs[field] = value
+    if resilient:
+        kwargs["max_retries"] = 0  # rolecall's policy retries, visibly
+    try:
+        return LLM(**kwargs)
+    except ImportError as exc:  # a provider whose client package is not installed
+        raise ModelUnavailable(Problem(f"model '{model}' cannot be used here: {exc}".split("\n")[0],
+                                       hint="install the provider's package, or run with --llm local")) from exc
 
 
 def _openai(name: str, profile: ProfileSpec, context: RunContext, resilient: bool = False) -> Any:
@@ -94,7 +127,7 @@ def _openai(name: str, profile: ProfileSpec, context: RunContext, resilient: boo
     kwargs: dict[str, Any] = {"model": f"openai/{model}", "api_key": api_key or "not-needed"}
     if base_url:
         kwargs["base_url"] = base_url
-    for field in ("temperature", "max_tokens", "timeout"):
+    for field in _SETTINGS:
         if getattr(profile, field) is not None:
             kwargs[field] = getattr(profile, field)
     if resilient:

@@ -120,6 +120,22 @@ def observed_tools(messages: Iterable[dict[str, Any]]) -> set[str]:
     return seen
 
 
+_OBSERVED = re.compile(r"\nObservation:[ \t]*(.*)\Z", re.DOTALL)
+
+
+def coworker_answer(messages: Iterable[dict[str, Any]]) -> str | None:
+    """The answer the last delegation brought back, as crewai appended it to the manager's step."""
+    for message in reversed(list(messages)):
+        content = message.get("content")
+        if message.get("role") == "assistant" and isinstance(content, str):
+            ran = _RAN.findall(content)
+            found = _OBSERVED.search(content)
+            if ran and sanitized(ran[-1]) == sanitized(DELEGATE_TOOL) and found and found.group(1).strip():
+                return found.group(1).strip()
+            return None
+    return None
+
+
 def next_steps(tools: list[ToolSpec], messages: list[dict[str, Any]], shape: Shape) -> tuple[list[ToolSpec], bool]:
     """The tools the next step may call, and whether it may be the Final Answer.
 

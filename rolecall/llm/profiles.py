@@ -18,7 +18,8 @@ from ..load import YamlDoc, load_yaml, parse_model
 from ..problem import Problem, did_you_mean
 from ..spec import Strict
 
-Provider = Literal["openai", "openai_compatible", "local", "scripted"]
+# crewai: any CrewAI model string in `model` (anthropic/..., ollama/...), built by crewai.LLM
+Provider = Literal["openai", "openai_compatible", "local", "scripted", "crewai"]
 
 
 class ProfileSpec(Strict):
@@ -27,8 +28,11 @@ class ProfileSpec(Strict):
     base_url: StrictStr | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1")
     api_key_env: StrictStr | None = Field(None, description="Environment variable holding the API key.")
     temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
     max_tokens: int | None = Field(None, ge=1)
     timeout: float | None = Field(None, gt=0, description="Seconds per model call.")
+    api_version: StrictStr | None = Field(None, description="crewai: the provider's API version (Azure).")
     script: StrictStr | None = Field(None, description="scripted: a YAML script of replies, relative to the project.")
     # local (llama-cpp-python in-process)
     file: StrictStr | None = Field(None, description="local: a GGUF file to use instead of the pinned model.")
@@ -42,9 +46,6 @@ class ProfileSpec(Strict):
                                       description="Profiles to try, in order, when this one fails.")
     breaker_threshold: int = Field(0, ge=0, description="Consecutive failures that open the circuit breaker (0: off).")
     breaker_cooldown: float = Field(30.0, ge=0, description="Seconds the breaker stays open before trying again.")
-
-
-
 
 
 class LlmConfig(Strict):
@@ -101,7 +102,7 @@ def _merged(doc: YamlDoc, name: str, fields: dict[str, Any], problems: list[Prob
         fields = {**builtin.model_dump(exclude_unset=True), **fields}
     elif "provider" not in fields:
         problems.append(doc.problem(("profiles", name), f"profile '{name}' needs a provider",
-                                    "add provider: openai, openai_compatible, local or scripted"))
+                                    "add provider: openai, openai_compatible, crewai, local or scripted"))
         return None
     merged = YamlDoc(doc.file, {"profiles": {name: fields}}, doc.lines)  # same keys, same lines
     return parse_model(merged, ("profiles", name), ProfileSpec, problems)
