@@ -21,9 +21,7 @@ from rolecall import api
 from rolecall.cli import main
 from rolecall.errors import ConfigError
 from rolecall.importer import ImportReport
-from rolecall.llm.profiles import load_config
 from rolecall.problem import only_errors
-from rolecall.project import Project
 
 PROJECTS = SHARED / "compat" / "crewai-projects"
 FAKE_ENV = {"SERPER_API_KEY": "test-serper", "OPENAI_API_KEY": "test-openai"}
@@ -126,19 +124,6 @@ def tool_names(binding: dict[str, Any]) -> list[str]:
     return [t if isinstance(t, str) else next(iter(t)) for t in binding.get("tools", [])]
 
 
-def model_strings_validate(project: Project) -> bool:
-    """Whether this checkout's validation takes a CrewAI model string in llm: (being merged from main)."""
-    write_files(project.crews_dir / "probe", {
-        "config/agents.yaml": "a:\n  role: R\n  goal: G\n  backstory: B\n  llm: ollama/llama3.1\n",
-        "config/tasks.yaml": "t:\n  description: D\n  expected_output: E\n  agent: a\n",
-        "crew.yaml": "description: probe\n"})
-    from rolecall.discover import find
-    from rolecall.validate import validate
-    ok = validate(project, find(project, "probe"), load_config(project.config_dir).profiles).ok
-    shutil.rmtree(project.crews_dir / "probe")
-    return ok
-
-
 # --- the ten projects -------------------------------------------------------------
 
 @needs_projects
@@ -163,13 +148,8 @@ def test_crewai_project_imports_unchanged_validates_and_runs(folder, tmp_project
     assert schemas == expected["schemas"]
     for name in schemas.values():
         assert f"class {name}(BaseModel)" in (report.folder / "schemas.py").read_text(encoding="utf-8")
-    if folder == "stock_analysis" and not model_strings_validate(tmp_project):
-        # crew.py's langchain Ollama(model="llama3.1") is recovered as the model string below, which
-        # this branch's validation refuses until model-string support from main is merged
-        assert {p.message for p in only_errors(report.problems)} == {
-            "unknown model profile 'ollama/llama3.1'"}
+    if folder == "stock_analysis":  # crew.py's langchain Ollama(model="llama3.1"), as a CrewAI model string
         assert {b.get("llm") for b in crew["agents"].values()} == {"ollama/llama3.1"}
-        pytest.xfail("llm: model strings validate once main's model-string resolution is merged")
     assert report.ok, "\n".join(p.render(tmp_project.root) for p in report.problems)
 
     result = api.run(report.crew, expected["given"], llm="scripted", approve_all=True, project=tmp_project)
