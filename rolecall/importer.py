@@ -10,6 +10,7 @@ failure leaves nothing half-written and an existing crew is replaced only with `
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -85,7 +86,11 @@ def import_project(project: Project, path: Path, *, name: str | None = None, for
                                   hint="choose another name with --name, or pass --force to replace it"))
     report = ImportReport(crew, target, layout.root)
     files, recovered = _json_files(layout) if layout.crew_py is None else _classic_files(layout, report)
-    staging = _stage(project, crew, files)
+    try:
+        staging = _stage(project, crew, files)
+    except OSError as exc:
+        raise ConfigError(Problem(f"cannot write crews/{crew}: {exc.strerror or exc}; nothing was written",
+                                  project.crews_dir)) from None
     try:
         if recovered is not None:
             staged = CrewPackage(crew, staging, "crews/")
@@ -93,6 +98,9 @@ def import_project(project: Project, path: Path, *, name: str | None = None, for
             (staging / "crew.yaml").write_text(crew_yaml(recovered, layout), encoding="utf-8")
             files["crew.yaml"] = b""
         _commit(staging, target)
+    except OSError as exc:
+        raise ConfigError(Problem(f"cannot write crews/{crew}: {exc.strerror or exc}; nothing was changed",
+                                  target)) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report.written = sorted(files, key=_file_order)
@@ -134,16 +142,19 @@ def find_layout(path: Path) -> Layout:
 def _crew_files(root: Path) -> list[Path]:
     """The project's crew.py files, shallowest first; else any file with a @CrewBase class (a flow's
     crews are written as crews/<name>/<name>.py)."""
-    for pattern, test in (("crew.py", None), ("*.py", "CrewBase")):
-        found = [f for f in root.rglob(pattern) if _in_project(f, root) and (test is None or _mentions(f, test))]
-        if found:
-            return sorted(found, key=lambda f: (len(f.parts), str(f)))
-    return []
+    python = _python_files(root)
+    found = [f for f in python if f.name == "crew.py"] or [f for f in python if _mentions(f, "CrewBase")]
+    return sorted(found, key=lambda f: (len(f.parts), str(f)))
 
 
-def _in_project(file: Path, root: Path) -> bool:
-    parts = file.relative_to(root).parts
-    return len(parts) <= 6 and not _SKIP_DIRS & set(parts[:-1])
+def _python_files(root: Path, depth: int = 6) -> list[Path]:
+    """Python files of the project, not of its virtualenv, tests or build output (those are pruned, not read)."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        level = len(Path(folder).relative_to(root).parts)
+        dirs[:] = [] if level >= depth else sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+        found += [Path(folder) / f for f in files if f.endswith(".py")]
+    return found
 
 
 def _mentions(file: Path, word: str) -> bool:
@@ -323,7 +334,7 @@ def _description(layout: Layout) -> str:
 def _plain(value: Any) -> Any:
     if isinstance(value, ToolAt):
         return value.ref
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple, set, frozenset)):  # YAML has lists only
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

@@ -107,6 +107,7 @@ class Recovery:
         if key is None or call is None:
             return
         binding: dict[str, Any] = {}
+        self._others("Agent", call.others)
         for name, expr in call.kwargs.items():
             if name == "config":
                 continue
@@ -133,6 +134,7 @@ class Recovery:
         if key is None or call is None:
             return
         binding: dict[str, Any] = {}
+        self._others("Task", call.others)
         for name, expr in call.kwargs.items():
             if name == "config":
                 continue
@@ -169,6 +171,11 @@ class Recovery:
             return self.setting(TaskSettings, name, expr, member)
         self.note(f"Task({name}=...) has no rolecall equivalent; not recovered", expr.line)
         return None
+
+    def _others(self, builder: str, others: list[Expr]) -> None:
+        for other in others:
+            self.note(f"{builder}(...) is also given {other.text} (a positional argument or **mapping), which "
+                      f"cannot be read statically; not recovered", other.line, "write its settings in crew.yaml")
 
     def _keyed(self, member: Member, section: str, yaml_data: dict[str, Any]) -> str | None:
         """The YAML key an @agent/@task method configures, or None (with a note)."""
@@ -255,6 +262,7 @@ class Recovery:
         if call is None:
             self.note(f"@crew method '{member.name}' does not return Crew(...) directly; not recovered", member.line)
             return
+        self._others("Crew", call.others)
         for name, expr in call.kwargs.items():
             self.crew_setting(name, expr, member)
 

@@ -366,12 +366,14 @@ def test_a_tool_from_a_module_that_is_nowhere_is_a_located_note_and_left_out(tmp
 def test_a_value_computed_at_run_time_is_a_located_note(tmp_project, tmp_path):
     agents = TWO_AGENTS.replace("config=self.agents_config['writer'])",
                                 "config=self.agents_config['writer'], max_iter=int(os.getenv('ITER', '5')), "
-                                "allow_delegation=False)")
+                                "allow_delegation=False, **self.extra)")
     report = api.import_project(project_with(tmp_path / "demo", crew_class(agents, TWO_TASKS)), project=tmp_project)
     note = next(n for n in report.notes if "max_iter" in n.message)
     assert (note.line, note.file.name) == (17, "crew.py")
     assert "is computed when crew.py runs; not recovered" in note.message
     assert crew_yaml(report)["agents"]["writer"] == {"allow_delegation": False}  # the literal one is kept
+    spread = next(n for n in report.notes if "self.extra" in n.message)
+    assert spread.line == 17 and "(a positional argument or **mapping)" in spread.message
     assert crew_yaml(report)["tasks"]["write_task"] == {"agent": "writer", "context": ["research_task"]}
 
 
@@ -418,8 +420,9 @@ def test_a_task_bound_to_no_agent_is_noted_and_left_to_validation(tmp_project, t
     assert (report.folder / "crew.yaml").exists()  # written all the same, so it can be fixed by hand
 
 
-def test_method_names_need_not_match_yaml_keys_and_models_go_to_schemas(tmp_project, tmp_path):
-    crew_py = HEAD + """from pydantic import BaseModel
+def test_method_names_need_not_match_yaml_keys_and_models_go_to_schemas(tmp_project, tmp_path, fake_keys):
+    crew_py = HEAD + """from crewai import LLM
+from pydantic import BaseModel
 from typing import List
 
 
@@ -439,7 +442,7 @@ class Demo:
 
     @agent
     def author(self) -> Agent:
-        return Agent(config=self.agents_config['writer'])
+        return Agent(config=self.agents_config['writer'], llm=LLM(model="openai/gpt-4o-mini", temperature=0.2))
 
     @task
     def find(self) -> Task:
@@ -452,7 +455,8 @@ class Demo:
 """
     report = api.import_project(project_with(tmp_path / "demo", crew_py), project=tmp_project)
     crew = crew_yaml(report)
-    assert crew["agents"] == {"researcher": {"llm": "scripted"}}
+    assert crew["agents"] == {"researcher": {"llm": "scripted"},
+                              "writer": {"llm": {"model": "openai/gpt-4o-mini", "temperature": 0.2}}}
     assert crew["tasks"]["research_task"] == {"agent": "researcher", "output_schema": "Facts",
                                               "async_execution": False, "output_file": "facts.json",
                                               "guardrail": "Five facts, each with a source"}
