@@ -171,8 +171,8 @@ def read_crew_py(file: Path) -> CrewModule:
                if isinstance(node, ast.ClassDef) and _is_crew_class(node)]
     if not classes:
         raise ConfigError(Problem("no @CrewBase class in this file", file, 1,
-                                  hint="import reads the class decorated with @CrewBase whose methods are "
-                                       "decorated with @agent, @task and @crew"))
+                                  hint="import reads a @CrewBase class (methods decorated with @agent, @task, "
+                                       "@crew) or a crew.jsonc; a crew built in plain Python is not read"))
     return CrewModule(module.file, module.tree, module.imports, module.assigns, module.defs, classes)
 
 

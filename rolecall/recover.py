@@ -447,6 +447,9 @@ class Recovery:
                 self._flatten(Expr(node.right, resolved.file), member)
         if isinstance(node, ast.Call) and dotted_name(node.func) in ("list", "tuple") and len(node.args) == 1:
             return self._flatten(Expr(node.args[0], resolved.file), member)
+        helper = self.members.get(self_call(node) or "")
+        if helper is not None and helper.returned is not None and helper.kind == "method":  # self.search_tools()
+            return self._flatten(helper.returned, helper)
         if not self._single_tool(node):
             self.note(f"{expr.text} cannot be read statically (a list built when crew.py runs); not recovered",
                       expr.line, "list the tools in crew.yaml")
@@ -474,6 +477,10 @@ class Recovery:
             return self._tool_class(node, resolved)
         if isinstance(node, ast.Name):
             return self._tool_name(node.id, resolved)
+        if isinstance(node, ast.Attribute) and dotted_name(node.value) == "self":
+            self.note(f"tool {item.text} is set when crew.py runs; not recovered", item.line,
+                      "list it in crew.yaml by its class name")
+            return None
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             return self._tool_method(node.value.id, node.attr, resolved)
         self.note(f"tool {item.text} cannot be read statically; not recovered", item.line,
