@@ -35,7 +35,7 @@ from .validate import validate
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SKIP_DIRS = {".venv", "venv", "node_modules", "site-packages", ".git", "__pycache__", "tests", "build", "dist"}
 _JSON_CREW = ("crew.jsonc", "crew.json")
-_JSON_PARTS = ("agents", "tasks", "tools", "knowledge")
+_JSON_PARTS = ("agents", "tasks", "tools", "knowledge", "skills")
 
 
 @dataclass

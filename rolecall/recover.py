@@ -383,7 +383,8 @@ class Recovery:
         cls = dotted_name(node.func).split(".")[-1]
         provider = _PROVIDERS.get(cls)
         if cls != "LLM" and provider is None:
-            self.note(f"llm {expr.text}: {cls} is not a model rolecall can name; not recovered", expr.line,
+            # located at the model's own line: agents sharing one model get one note
+            self.note(f"llm {resolved.text}: {cls} is not a model rolecall can name; not recovered", resolved.line,
                       "set llm: in crew.yaml to a profile from config/llm.yaml or a model string like openai/gpt-4o")
             return None
         settings: dict[str, Any] = {}
@@ -398,11 +399,11 @@ class Recovery:
             settings["model"] = node.args[0].value
         model = settings.get("model")
         if not isinstance(model, str):
-            self.note(f"llm {expr.text}: its model cannot be read statically; not recovered", expr.line)
+            self.note(f"llm {resolved.text}: its model cannot be read statically; not recovered", resolved.line)
             return None
         if provider and "/" not in model:
             settings["model"] = f"{provider}/{model}"
-            self.note(f"llm {expr.text} became the CrewAI model string '{settings['model']}'", expr.line)
+            self.note(f"llm {resolved.text} became the CrewAI model string '{settings['model']}'", resolved.line)
         return settings["model"] if len(settings) == 1 else settings
 
     def schema(self, expr: Expr) -> str | None:
