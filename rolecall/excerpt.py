@@ -174,7 +174,8 @@ class Excerpt:
         if top not in self._missing:
             self._missing.add(top)
             self.notes.append(Problem(f"package '{top}' is not installed here; the copied code that uses it fails "
-                                      f"when it is called", module.file, imported.line, hint=f"pip install {top}",
+                                      f"when it is called", module.file, imported.line,
+                                      hint=f"install the package that provides '{top}'",
                                       severity="warning"))
 
     def _method(self, module: Module, wanted: Wanted) -> bool:
