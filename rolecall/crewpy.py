@@ -111,6 +111,7 @@ class CrewClass:
     line: int
     members: dict[str, Member]
     attributes: dict[str, Expr]
+    replaced: list[Member] = field(default_factory=list)  # a method defined again later in the class
 
     def of_kind(self, kind: str) -> list[Member]:
         return [m for m in self.members.values() if m.kind == kind]
@@ -211,16 +212,19 @@ def _is_crew_class(node: ast.ClassDef) -> bool:
 def _crew_class(node: ast.ClassDef, file: Path) -> CrewClass:
     members: dict[str, Member] = {}
     attributes: dict[str, Expr] = {}
+    replaced: list[Member] = []
     for stmt in node.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             kinds = [d for d in decorator_names(stmt) if d in MEMBER_KINDS]
+            if stmt.name in members:
+                replaced.append(members[stmt.name])
             # a second method of the same name replaces the first in Python, but keeps its place
             members[stmt.name] = _member(stmt, kinds[0] if kinds else "method", file)
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             attributes[stmt.targets[0].id] = Expr(stmt.value, file)
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
             attributes[stmt.target.id] = Expr(stmt.value, file)
-    return CrewClass(node.name, node.lineno, members, attributes)
+    return CrewClass(node.name, node.lineno, members, attributes, replaced)
 
 
 def _member(node: ast.FunctionDef | ast.AsyncFunctionDef, kind: str, file: Path) -> Member:

@@ -26,7 +26,6 @@ _PROVIDERS = {"ChatOpenAI": "openai", "OpenAI": "openai", "AzureChatOpenAI": "az
               "Ollama": "ollama", "ChatOllama": "ollama", "OllamaLLM": "ollama", "ChatGroq": "groq",
               "ChatGoogleGenerativeAI": "gemini", "ChatMistralAI": "mistral"}
 _CREW_LLMS = ("manager_llm", "planning_llm", "function_calling_llm")
-_SAME_AS_YAML = object()
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,7 @@ class Recovery:
         self.attributes = {k: v for cls in module.classes for k, v in cls.attributes.items()}
         # method name -> the YAML key it configures: usually equal, not always
         self.keys = {m.name: key for m in self.members.values() if (key := m.config_key())}
+        self._stored: dict[tuple[str, str], str] = {}  # (section, YAML key) -> the method that configured it
 
     def note(self, message: str, line: int | None, hint: str = "", file: Path | None = None) -> None:
         self.out.notes.append(Problem(message, file or self.module.file, line, hint=hint, severity="warning"))
@@ -79,7 +79,11 @@ class Recovery:
             names = ", ".join(c.name for c in self.module.classes)
             self.note(f"crew.py defines {len(self.module.classes)} crew classes ({names}); they are imported as "
                       f"one crew that runs every task in tasks.yaml, in its order", self.module.classes[1].line,
-                      "import a project with one crew class per crew to keep them apart")
+                      "give each crew its own YAML files to keep them apart")
+        for cls in self.module.classes:
+            for gone in cls.replaced:
+                self.note(f"method '{gone.name}' is defined again later in {cls.name}; as in Python, the later one "
+                          f"is used", gone.line)
         for kind in ("before_kickoff", "after_kickoff", "callback", "cache_handler"):
             for member in self._of_kind(kind):
                 self.note(f"@{kind} method '{member.name}' is Python that CrewAI runs around the crew; rolecall does "
@@ -114,7 +118,7 @@ class Recovery:
             value = self.agent_setting(name, expr, member)
             if value is not None:
                 binding[name] = value
-        self._store("agents", key, binding, self.agents_yaml.get(key) or {}, call.line)
+        self._store("agents", key, binding, self.agents_yaml.get(key) or {}, member)
 
     def agent_setting(self, name: str, expr: Expr, member: Member) -> Any:
         if name == "tools":
@@ -149,7 +153,7 @@ class Recovery:
         if "agent" not in binding and "agent" not in yaml_entry:
             self.note(f"task '{key}' is bound to no agent in crew.py or tasks.yaml", call.line,
                       f"add agent: <key> under tasks.{key} in crew.yaml; a sequential crew needs one")
-        self._store("tasks", key, binding, yaml_entry, call.line)
+        self._store("tasks", key, binding, yaml_entry, member)
 
     def task_setting(self, name: str, expr: Expr, member: Member, key: str) -> Any:
         if name == "agent":
@@ -198,19 +202,22 @@ class Recovery:
                       member.line)
         return key
 
-    def _store(self, section: str, key: str, binding: dict[str, Any], yaml_entry: dict[str, Any], line: int) -> None:
+    def _store(self, section: str, key: str, binding: dict[str, Any], yaml_entry: dict[str, Any],
+               member: Member) -> None:
         target = getattr(self.out, section)
         for name in list(binding):
             if name not in yaml_entry:
                 continue
             if yaml_entry[name] != _plain(binding[name]):
                 self.note(f"{name} is set in crew.py and in config/{section}.yaml; crew.py's value wins in CrewAI, "
-                          f"rolecall keeps config/{section}.yaml's", line,
+                          f"rolecall keeps config/{section}.yaml's", member.line,
                           f"change it in config/{section}.yaml if crew.py's value is the one you mean")
             del binding[name]
-        earlier = target.get(key)
-        if earlier is not None and _plain(earlier) != _plain(binding):
-            self.note(f"two methods configure {section[:-1]} '{key}' differently; the first one is kept", line)
+        first = self._stored.setdefault((section, key), member.name)
+        if first != member.name:
+            same = "the same way" if _plain(target[key]) == _plain(binding) else "differently; the first is kept"
+            self.note(f"methods '{first}' and '{member.name}' both configure {section[:-1]} '{key}' {same}; CrewAI "
+                      f"makes two {section} of it, rolecall one", member.line)
             return
         target[key] = binding
 

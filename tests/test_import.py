@@ -195,6 +195,22 @@ def test_own_tools_are_copied_with_their_imports_and_old_imports_are_moved(tmp_p
 
 
 @needs_projects
+def test_what_python_does_that_yaml_cannot_say_is_listed_with_its_line(tmp_project):
+    report = api.import_project(PROJECTS / "stock_analysis", project=tmp_project)
+    shown = [n.render(report.source) for n in report.notes]
+    assert "src/stock_analysis/crew.py:37: warning: method 'financial_analysis' is defined again later in " \
+           "StockAnalysisCrew; as in Python, the later one is used" in shown
+    assert any(s.startswith("src/stock_analysis/crew.py:66: warning: methods 'financial_agent' and "
+                            "'financial_analyst_agent' both configure agent 'financial_analyst'") for s in shown)
+    assert any(s.startswith("src/stock_analysis/crew.py:31: warning: SEC10QTool() takes positional arguments "
+                            "('AMZN')") for s in shown)
+    assert "src/stock_analysis/crew.py:14: warning: llm Ollama(model='llama3.1') became the CrewAI model string " \
+           "'ollama/llama3.1'" in shown  # noted once, though four agents use it
+    assert "src/stock_analysis/tools/sec_tools.py:3: warning: 'pydantic.v1' became 'pydantic' (crewai 1.x takes " \
+           "it from there)" in shown
+
+
+@needs_projects
 def test_an_existing_crew_is_kept_unless_forced(tmp_project):
     api.import_project(PROJECTS / "job-posting", name="jobs", project=tmp_project)
     marker = tmp_project.crews_dir / "jobs" / "NOTES.md"
