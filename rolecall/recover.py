@@ -257,10 +257,27 @@ class Recovery:
         if unique != yaml_order:
             self.note(f"crew.py runs the tasks in the order {', '.join(unique)}; rolecall runs them in the order "
                       f"of tasks.yaml ({', '.join(yaml_order)})", 1, "reorder tasks.yaml to keep CrewAI's order")
+        self._yaml_names_of_methods()
         agents = {self.keys.get(m.name) for m in self._of_kind("agent")}
         for key in self.agents_yaml:
             if key not in agents:
                 self.note(f"agent '{key}' in agents.yaml has no @agent method, so CrewAI would not create it", 1)
+
+    def _yaml_names_of_methods(self) -> None:
+        """CrewAI reads `tools: [x]` and `llm: x` in the YAML as the crew class's @tool/@llm methods."""
+        for section, data in (("agents", self.agents_yaml), ("tasks", self.tasks_yaml)):
+            for key, entry in data.items():
+                if not isinstance(entry, dict):
+                    continue
+                named = [t for t in entry.get("tools") or [] if isinstance(t, str)]
+                named += [entry[f] for f in ("llm", "function_calling_llm") if isinstance(entry.get(f), str)]
+                for name in named:
+                    method = self.members.get(name)
+                    if method is not None and method.kind in ("tool", "llm"):
+                        self.note(f"config/{section}.yaml's {key} names '{name}', the @{method.kind} method here; "
+                                  f"rolecall reads that name from its tool registry or model profiles instead",
+                                  method.line, f"name the {'tool class' if method.kind == 'tool' else 'model'} "
+                                               f"it returns in config/{section}.yaml")
 
     # --- the crew -------------------------------------------------------------------
 

@@ -520,6 +520,23 @@ class Review:
         api.import_project(f"{source / 'src/demo/crew.py'}:Reveiw", project=tmp_project)
 
 
+def test_yaml_naming_a_crew_method_as_its_tool_is_noted(tmp_project, tmp_path, fake_keys):
+    agents = AGENTS.replace("  backstory: Careful.\n", "  backstory: Careful.\n  tools: [search]\n")
+    crew_py = crew_class(TWO_AGENTS + """
+    @tool
+    def search(self):
+        return SerperDevTool()
+""", TWO_TASKS).replace("import os\n", "import os\nfrom crewai.project import tool\nfrom crewai_tools import "
+                                        "SerperDevTool\n")
+    source = project_with(tmp_path / "demo", crew_py)
+    (source / "src/demo/config/agents.yaml").write_text(agents, encoding="utf-8")
+    report = api.import_project(source, project=tmp_project)
+    note = next(n for n in report.notes if "names 'search'" in n.message)
+    assert note.message == ("config/agents.yaml's researcher names 'search', the @tool method here; rolecall reads "
+                            "that name from its tool registry or model profiles instead")
+    assert note.line == 22 and not report.ok  # validation: unknown tool 'search'
+
+
 def test_a_json_crew_is_copied_unchanged(tmp_project, tmp_path):
     files = {"crew.jsonc": '{\n  // the crew\n  "name": "Demo",\n  "agents": ["researcher"]\n}\n',
              "agents/researcher.jsonc": '{"role": "Researcher", "goal": "Find", "backstory": "Careful"}\n',
