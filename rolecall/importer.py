@@ -133,7 +133,7 @@ def find_layout(path: Path) -> Layout:
                                   hint="give the folder of a CrewAI project (src/<package>/crew.py or crew.jsonc)"))
     shallowest = [f for f in found if len(f.parts) == len(found[0].parts)]
     if len(shallowest) > 1:
-        raise ConfigError(Problem(f"{len(shallowest)} crew.py files in {path}: "
+        raise ConfigError(Problem(f"{len(shallowest)} crew files in {path}: "
                                   f"{', '.join(str(f.relative_to(path)) for f in shallowest)}", path,
                                   hint="give the path of the one to import"))
     return Layout(path, found[0], found[0].parent.name)
@@ -143,7 +143,9 @@ def _crew_files(root: Path) -> list[Path]:
     """The project's crew.py files, shallowest first; else any file with a @CrewBase class (a flow's
     crews are written as crews/<name>/<name>.py)."""
     python = _python_files(root)
-    found = [f for f in python if f.name == "crew.py"] or [f for f in python if _mentions(f, "CrewBase")]
+    crew_base = [f for f in python if _mentions(f, "CrewBase")]
+    # a crew.py with a @CrewBase class, else any file with one, else a crew.py (to say what it lacks)
+    found = [f for f in crew_base if f.name == "crew.py"] or crew_base or [f for f in python if f.name == "crew.py"]
     return sorted(found, key=lambda f: (len(f.parts), str(f)))
 
 
