@@ -585,6 +585,11 @@ def test_cli_import_of_bad_input_is_one_plain_message(capsys, tmp_project, tmp_p
     assert code == 2 and "no crew.py and no crew.jsonc" in err
     code, _, err = cli(capsys, "import", str(tmp_path / "empty"), "--name", "Bad-Name", root=tmp_project.root)
     assert code == 2
+    two = crew_class(TWO_AGENTS, TWO_TASKS)
+    write_files(tmp_path / "flow", {"src/flow/crews/a/a_crew.py": two, "src/flow/crews/b/b_crew.py": two})
+    code, _, err = cli(capsys, "import", str(tmp_path / "flow"), root=tmp_project.root)
+    assert code == 2 and "2 crew files in" in err and "src/flow/crews/a/a_crew.py, src/flow/crews/b/b_crew.py" in err
+    assert "(give the path of the one to import)" in err
 
 
 @needs_projects
