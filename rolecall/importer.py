@@ -85,7 +85,7 @@ def import_project(project: Project, path: Path, *, name: str | None = None, for
         raise ConfigError(Problem(f"crews/{crew} already exists; nothing was written", target,
                                   hint="choose another name with --name, or pass --force to replace it"))
     report = ImportReport(crew, target, layout.root)
-    files, recovered = _json_files(layout) if layout.crew_py is None else _classic_files(layout, report)
+    files, recovered = _json_files(layout) if layout.crew_py is None else _classic_files(layout)
     try:
         staging = _stage(project, crew, files)
     except OSError as exc:
@@ -136,7 +136,9 @@ def find_layout(path: Path) -> Layout:
         raise ConfigError(Problem(f"{len(shallowest)} crew files in {path}: "
                                   f"{', '.join(str(f.relative_to(path)) for f in shallowest)}", path,
                                   hint="give the path of the one to import"))
-    return Layout(path, found[0], found[0].parent.name)
+    # src/<pkg> given: the project (its knowledge/, its pyproject.toml) is further up
+    root = path if (path / "pyproject.toml").is_file() else _project_root(found[0])
+    return Layout(root if path.is_relative_to(root) else path, found[0], found[0].parent.name)
 
 
 def _crew_files(root: Path) -> list[Path]:
@@ -185,7 +187,7 @@ def crew_name(name: str | None, layout: Layout) -> str:
 
 # --- the classic layout ---------------------------------------------------------
 
-def _classic_files(layout: Layout, report: ImportReport) -> tuple[dict[str, bytes], Recovered]:
+def _classic_files(layout: Layout) -> tuple[dict[str, bytes], Recovered]:
     assert layout.crew_py is not None
     module, others = _chosen_classes(read_crew_py(layout.crew_py), layout)
     first = module.classes[0]
