@@ -199,7 +199,7 @@ def _classic_files(layout: Layout) -> tuple[dict[str, bytes], Recovered]:
     mains = [folder / "main.py" for folder in layout.crew_py.parents if folder.is_relative_to(layout.root)]
     kickoff, source, notes = kickoff_inputs([*mains, layout.crew_py])
     outputs = [t["output_file"] for t in recovered.tasks.values() if isinstance(t.get("output_file"), str)]
-    recovered.crew["inputs"], more = declared_inputs(data, outputs, kickoff, source or layout.crew_py)
+    recovered.crew["inputs"], more = declared_inputs(data, outputs, kickoff, source, layout.crew_py)
     recovered.notes += notes + more
     files = {f"config/{which}.yaml": file.read_bytes() for which, file in config.items()}  # unchanged
     for which, file in config.items():

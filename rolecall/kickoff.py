@@ -55,18 +55,20 @@ def kickoff_inputs(files: list[Path]) -> tuple[dict[str, Given], Path | None, li
 
 
 def declared_inputs(yaml_data: dict[str, dict[str, Any]], output_files: list[str], given: dict[str, Given],
-                    source: Path | None) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
-    """crew.yaml's ``inputs``: every placeholder used, with main.py's literal value as its default."""
+                    source: Path | None, crew_py: Path) -> tuple[dict[str, dict[str, Any]], list[Problem]]:
+    """crew.yaml's ``inputs``: every placeholder used, with main.py's literal value as its default.
+    ``source`` is the file the kickoff inputs came from (None: no kickoff found)."""
     used = _used_placeholders(yaml_data, output_files)
     inputs: dict[str, dict[str, Any]] = {}
     notes: list[Problem] = []
     missing = [name for name in used if name not in given]
     if missing:
-        where = f"{source.name}'s kickoff inputs" if source else "a kickoff call"
+        where = f"{source.name}'s kickoff inputs" if source else "any kickoff(inputs=...) call of the project"
         shown = ", ".join(f"'{n}'" for n in missing)
         notes.append(Problem(f"input{'s' if len(missing) > 1 else ''} {shown} {'have' if len(missing) > 1 else 'has'} "
                              f"no value in {where}, so every run must give {'them' if len(missing) > 1 else 'it'}",
-                             source, None, hint=" ".join(f"--input {n}=..." for n in missing), severity="warning"))
+                             source or crew_py, None, hint=" ".join(f"--input {n}=..." for n in missing),
+                             severity="warning"))
     for name in used:
         found = given.get(name)
         if found is None:
