@@ -424,6 +424,18 @@ def test_main_py_inputs_read_off_the_clock_default_to_todays_value(tmp_project, 
                             "main.py, read off the clock at each run") for s in shown)
 
 
+def test_manager_llm_becomes_the_built_in_managers_model(tmp_project, tmp_path, fake_keys):
+    tasks = TWO_TASKS.replace(", agent=self.researcher()", "").replace(", agent=self.writer()", "")
+    crew_py = crew_class(TWO_AGENTS, tasks, "process=Process.hierarchical, manager_llm=ChatOpenAI(model='gpt-4o'), "
+                                            "memory=False, planning=True")
+    crew_py = crew_py.replace("import os\n", "import os\nfrom langchain_openai import ChatOpenAI\n")
+    report = api.import_project(project_with(tmp_path / "demo", crew_py), project=tmp_project)
+    crew = crew_yaml(report)
+    assert (crew["process"], crew["manager"]) == ("hierarchical", {"llm": "openai/gpt-4o"})
+    assert (crew["memory"], crew["planning"]) == (False, True)
+    assert report.ok, [p.render() for p in report.problems]
+
+
 def test_a_task_bound_to_no_agent_is_noted_and_left_to_validation(tmp_project, tmp_path):
     tasks = TWO_TASKS.replace(", agent=self.writer()", "")
     report = api.import_project(project_with(tmp_path / "demo", crew_class(TWO_AGENTS, tasks)), project=tmp_project)
