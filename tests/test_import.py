@@ -604,6 +604,12 @@ def test_cli_import_of_bad_input_is_one_plain_message(capsys, tmp_project, tmp_p
     assert "(give the path of the one to import)" in err
 
 
+def test_import_is_part_of_the_public_api():
+    import rolecall
+    assert rolecall.import_project is api.import_project and rolecall.ImportReport is ImportReport
+    assert {"import_project", "ImportReport"} <= set(rolecall.__all__)
+
+
 @needs_projects
 def test_import_never_imports_crewai(tmp_path):
     root = tmp_path / "project"
