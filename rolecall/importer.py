@@ -280,19 +280,18 @@ def _copied_sources(recovered: Recovered, roots: list[Path], project: Path) -> d
 
 
 def _knowledge(recovered: Recovered, layout: Layout) -> dict[str, bytes]:
+    """Knowledge files crew.py names (CrewAI looks them up in the project's knowledge/), copied and bound."""
     files: dict[str, bytes] = {}
-    found = []
-    for name, line in recovered.knowledge:
+    for owner, name, line in recovered.knowledge:
         source = layout.root / "knowledge" / name
-        if source.is_file():
-            files[f"knowledge/{name}"] = source.read_bytes()
-            found.append(name)
-        else:
+        if not source.is_file():
             recovered.notes.append(Problem(f"knowledge file '{name}' is not in the project's knowledge/ folder; "
                                            f"left out", layout.crew_py, line, severity="warning",
                                            hint="add it to the crew's knowledge/ and list it in knowledge_sources"))
-    if found:
-        recovered.crew["knowledge_sources"] = found
+            continue
+        files[f"knowledge/{name}"] = source.read_bytes()
+        target = recovered.crew if owner is None else recovered.agents.setdefault(owner, {})
+        target.setdefault("knowledge_sources", []).append(name)
     return files
 
 

@@ -50,7 +50,8 @@ class Recovered:
     tasks: dict[str, dict[str, Any]]
     tools: list[Wanted] = field(default_factory=list)
     schemas: list[Wanted] = field(default_factory=list)
-    knowledge: list[tuple[str, int]] = field(default_factory=list)  # files named in crew.py, and the line
+    # knowledge files named in crew.py: (agent key, or None for the crew; file; line)
+    knowledge: list[tuple[str | None, str, int]] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)
 
 
@@ -115,12 +116,15 @@ class Recovery:
         for name, expr in call.kwargs.items():
             if name == "config":
                 continue
-            value = self.agent_setting(name, expr, member)
+            value = self.agent_setting(name, expr, member, key)
             if value is not None:
                 binding[name] = value
         self._store("agents", key, binding, self.agents_yaml.get(key) or {}, member)
 
-    def agent_setting(self, name: str, expr: Expr, member: Member) -> Any:
+    def agent_setting(self, name: str, expr: Expr, member: Member, key: str) -> Any:
+        if name == "knowledge_sources":
+            self.knowledge(expr, member, key)  # the files are copied, then bound, by the importer
+            return None
         if name == "tools":
             return self.tools(expr, member) or None
         if name in ("llm", "function_calling_llm"):
@@ -312,7 +316,7 @@ class Recovery:
             if model is not None:
                 crew[name] = model
         elif name == "knowledge_sources":
-            self.knowledge(expr, member)
+            self.knowledge(expr, member, None)
         elif name == "verbose":
             verbose = self._verbose(expr, member)
             if verbose is not None:
@@ -335,15 +339,15 @@ class Recovery:
         if manager.kind != "agent":  # a plain method, not an @agent one: its settings are read here
             self.agent(manager)
 
-    def knowledge(self, expr: Expr, member: Member) -> None:
-        files: list[tuple[str, int]] = []
+    def knowledge(self, expr: Expr, member: Member, owner: str | None) -> None:
+        files: list[tuple[str | None, str, int]] = []
         for item in self._flatten(expr, member):
             call = self.resolve(item, member).node
             paths = next((k.value for k in call.keywords if k.arg == "file_paths"), None) \
                 if isinstance(call, ast.Call) else None
             ok, value = Expr(paths, item.file).literal() if paths is not None else (False, None)
             if ok and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-                files += [(v, item.line) for v in value]
+                files += [(owner, v, item.line) for v in value]
             else:
                 self.note(f"knowledge source {item.text} is not a file source rolecall can read; not recovered",
                           item.line, "put its files under the crew's knowledge/ folder and list them in "

@@ -549,6 +549,27 @@ def test_yaml_naming_a_crew_method_as_its_tool_is_noted(tmp_project, tmp_path, f
     assert note.line == 22 and not report.ok  # validation: unknown tool 'search'
 
 
+def test_file_knowledge_sources_are_copied_and_bound(tmp_project, tmp_path):
+    agents = TWO_AGENTS.replace("config=self.agents_config['researcher'])",
+                                "config=self.agents_config['researcher'], knowledge_sources=[notes])")
+    crew_py = crew_class(agents, TWO_TASKS, "process=Process.sequential, knowledge_sources=[facts, "
+                                            "StringKnowledgeSource(content='x')]")
+    crew_py = crew_py.replace("import os\n", "import os\nfrom crewai.knowledge.source.text_file_knowledge_source "
+                                            "import TextFileKnowledgeSource\n"
+                                            "notes = TextFileKnowledgeSource(file_paths=['notes.txt'])\n"
+                                            "facts = TextFileKnowledgeSource(file_paths=['facts.txt', 'gone.txt'])\n")
+    source = project_with(tmp_path / "demo", crew_py)
+    write_files(source / "knowledge", {"notes.txt": "tides\n", "facts.txt": "moon\n"})
+    report = api.import_project(source, project=tmp_project)
+    crew = crew_yaml(report)
+    assert crew["knowledge_sources"] == ["facts.txt"] and crew["agents"]["researcher"] == {
+        "knowledge_sources": ["notes.txt"]}
+    assert (report.folder / "knowledge/notes.txt").read_text() == "tides\n"
+    messages = [n.message for n in report.notes]
+    assert "knowledge file 'gone.txt' is not in the project's knowledge/ folder; left out" in messages
+    assert any(m.startswith("knowledge source StringKnowledgeSource(content='x') is not a file source") for m in messages)
+
+
 def test_a_json_crew_is_copied_unchanged(tmp_project, tmp_path):
     files = {"crew.jsonc": '{\n  // the crew\n  "name": "Demo",\n  "agents": ["researcher"]\n}\n',
              "agents/researcher.jsonc": '{"role": "Researcher", "goal": "Find", "backstory": "Careful"}\n',
