@@ -250,9 +250,8 @@ def _imports(tree: ast.Module) -> dict[str, Imported]:
                 out[local] = Imported(alias.name if alias.asname else local, None, 0, stmt.lineno)
         elif isinstance(stmt, ast.ImportFrom):
             for alias in stmt.names:
-                if alias.name != "*":
-                    out[alias.asname or alias.name] = Imported(stmt.module or "", alias.name, stmt.level,
-                                                               stmt.lineno)
+                # `from m import *` is kept under "*" (the last one): a name found nowhere else is taken from it
+                out[alias.asname or alias.name] = Imported(stmt.module or "", alias.name, stmt.level, stmt.lineno)
     return out
 
 

@@ -543,6 +543,9 @@ class Recovery:
             self.out.tools.append(Wanted(chain, self.module.file))
             return chain
         imported = self.module.imports.get(head)
+        star = self.module.imports.get("*")
+        if imported is None and star is not None and not rest:  # from crewai_tools import *
+            imported = Imported(star.module, chain, star.level, star.line)
         if imported is None:
             self.note(f"tool '{chain}' is neither defined nor imported in crew.py; left out", expr.line)
             return None

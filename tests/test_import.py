@@ -367,15 +367,18 @@ def test_a_crew_py_with_a_syntax_error_is_a_located_problem_and_nothing_is_writt
 def test_a_tool_from_a_module_that_is_nowhere_is_a_located_note_and_left_out(tmp_project, tmp_path):
     agents = TWO_AGENTS.replace("config=self.agents_config['researcher'])",
                                 "config=self.agents_config['researcher'], tools=[MagicSearch(depth=2)])")
+    agents = agents.replace("config=self.agents_config['writer'])",
+                            "config=self.agents_config['writer'], tools=[ScrapeWebsiteTool()])")
     crew_py = crew_class(agents, TWO_TASKS).replace("import os\n", "import os\nfrom nowhere_pkg.tools import "
-                                                                   "MagicSearch\n")
+                                                                   "MagicSearch\nfrom crewai_tools import *\n")
     report = api.import_project(project_with(tmp_path / "demo", crew_py), project=tmp_project)
     note = next(n for n in report.notes if "MagicSearch" in n.message)
     assert note.render(report.source) == (
-        "src/demo/crew.py:14: warning: tool 'MagicSearch' cannot be found: module 'nowhere_pkg.tools' is neither "
+        "src/demo/crew.py:15: warning: tool 'MagicSearch' cannot be found: module 'nowhere_pkg.tools' is neither "
         "in the project nor installed; left out (install the package, or copy the tool into the crew's tools.py "
         "and list it in crew.yaml)")
     assert "tools" not in crew_yaml(report).get("agents", {}).get("researcher", {})
+    assert crew_yaml(report)["agents"]["writer"] == {"tools": ["ScrapeWebsiteTool"]}  # from crewai_tools import *
     assert report.ok
 
 
