@@ -502,7 +502,7 @@ class Recovery:
         if method is not None and method in self.members and self.members[method].returned is not None:
             target = self.members[method]
             return self.tool(target.returned, target)  # type: ignore[arg-type]
-        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+        if isinstance(node, ast.Call) and dotted_name(node.func):
             return self._tool_class(node, resolved)
         if isinstance(node, ast.Name):
             return self._tool_name(node.id, resolved)
