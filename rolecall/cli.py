@@ -279,7 +279,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--process", choices=["sequential", "hierarchical"], default="sequential")
     p = add("import", cmd_import, "turn a CrewAI project (crew.py + config/*.yaml, or crew.jsonc) into a crew; "
                                   "crew.py is read, never run")
-    p.add_argument("path", help="the CrewAI project's folder (or its crew.py)")
+    p.add_argument("path", help="the CrewAI project's folder, its crew.py, or crew.py:Class for one of several "
+                                "crew classes")
     p.add_argument("--name", help="crew name (default: the project's package name)")
     p.add_argument("--force", action="store_true", help="replace an existing crew of that name")
     add("doctor", cmd_doctor, "which model profile a run would use and why; whether it can work here"
