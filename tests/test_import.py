@@ -362,6 +362,10 @@ def test_a_crew_py_with_a_syntax_error_is_a_located_problem_and_nothing_is_writt
     assert problem.file == source / "src/demo/crew.py" and problem.line == 7
     assert "cannot read crew.py statically: Python syntax error" in problem.message
     assert list(tmp_project.crews_dir.iterdir()) == []
+    write_files(tmp_project.crews_dir / "demo", {"crew.yaml": "description: mine\n"})
+    with pytest.raises(ConfigError):  # even when asked to replace it, a crew is kept when the input is bad
+        api.import_project(source, project=tmp_project, force=True)
+    assert (tmp_project.crews_dir / "demo" / "crew.yaml").read_text() == "description: mine\n"
 
 
 def test_a_tool_from_a_module_that_is_nowhere_is_a_located_note_and_left_out(tmp_project, tmp_path):
