@@ -60,6 +60,8 @@ class Excerpt:
     _blocks: list[str] = field(default_factory=list)
     _done: set[tuple[Path, str]] = field(default_factory=set)
     _names: dict[str, Path] = field(default_factory=dict)  # top-level name in the new module -> its source
+    _parsed: dict[Path, Module] = field(default_factory=dict)
+    _future: bool = False  # a copied file has `from __future__ import annotations`: so must the new module
 
     def add(self, wanted: Wanted) -> bool:
         """Copy ``wanted`` and what it needs; False (with a note) when it cannot be found."""
@@ -79,7 +81,7 @@ class Excerpt:
         return not self._blocks
 
     def text(self, docstring: str) -> str:
-        lines = [f'"""{docstring}"""', ""]
+        lines = [f'"""{docstring}"""', *(["from __future__ import annotations"] if self._future else []), ""]
         lines += self._plain
         lines += [f"from {m} import {', '.join(names)}" for m, names in self._imports.items()]
         for target, names in self._guarded.items():
@@ -95,11 +97,14 @@ class Excerpt:
     # --- following names ----------------------------------------------------------
 
     def _module(self, file: Path) -> Module | None:
-        try:
-            return _parsed(file)
-        except ConfigError as exc:
-            self.notes += [Problem(p.message, p.file, p.line, hint=p.hint, severity="warning") for p in exc.problems]
-            return None
+        if file not in self._parsed:
+            try:
+                self._parsed[file] = parse_module(file)
+            except ConfigError as exc:
+                self.notes += [Problem(p.message, p.file, p.line, hint=p.hint, severity="warning")
+                               for p in exc.problems]
+                return None
+        return self._parsed[file]
 
     def _visit(self, module: Module, name: str) -> None:
         key = (module.file, name)
@@ -113,6 +118,7 @@ class Excerpt:
             return
         self._needs(module, stmt, name)
         self._emit(name, module.file, _source(module.file, stmt))
+        self._future |= _has_future_annotations(module)
 
     def _needs(self, module: Module, node: ast.AST, own: str) -> None:
         """Copy or import every module-level name ``node`` uses, before it."""
@@ -191,6 +197,7 @@ class Excerpt:
             self._done.add(key)
             self._needs(module, method, wanted.name)
             self._emit(wanted.name, module.file, textwrap.dedent(_source(module.file, method)))
+            self._future |= _has_future_annotations(module)
             self.notes.append(Problem(f"tool '{wanted.owner}.{wanted.name}' was copied as the function "
                                       f"'{wanted.name}'", wanted.file, method.lineno, severity="warning"))
         return True
@@ -235,9 +242,9 @@ def installed(top: str) -> bool:
         return False
 
 
-@cache
-def _parsed(file: Path) -> Module:
-    return parse_module(file)
+def _has_future_annotations(module: Module) -> bool:
+    return any(isinstance(s, ast.ImportFrom) and s.module == "__future__" and
+               any(a.name == "annotations" for a in s.names) for s in module.tree.body)
 
 
 def _statement(module: Module, name: str) -> ast.stmt | None:
