@@ -456,7 +456,7 @@ def test_a_task_bound_to_no_agent_is_noted_and_left_to_validation(tmp_project, t
 
 
 def test_method_names_need_not_match_yaml_keys_and_models_go_to_schemas(tmp_project, tmp_path, fake_keys):
-    crew_py = HEAD + """from crewai import LLM
+    crew_py = "from __future__ import annotations\n" + HEAD + """from crewai import LLM
 from pydantic import BaseModel
 from typing import List
 
@@ -498,6 +498,8 @@ class Demo:
     schemas = (report.folder / "schemas.py").read_text(encoding="utf-8")
     assert schemas.index("class Fact(BaseModel)") < schemas.index("class Facts(BaseModel)")
     assert "from pydantic import BaseModel" in schemas and "from typing import List" in schemas
+    assert schemas.splitlines()[1] == "from __future__ import annotations"  # as in crew.py, and still first
+    compile(schemas, "schemas.py", "exec")
     assert any("no @crew method" in n.message for n in report.notes)
     assert report.ok, [p.render() for p in report.problems]
 
