@@ -18,10 +18,11 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS = {
     "ApprovalStatus": "status", "ConfigError": "errors", "CrewDefinition": "definition", "Decision": "approval",
-    "InputError": "errors", "ModelUnavailable": "errors", "Problem": "problem", "Project": "project",
-    "RolecallError": "errors", "RunNotFound": "errors", "RunResult": "result", "RunStateError": "errors",
-    "RunStatus": "status", "RunSummary": "history", "TaskStatus": "status", "Usage": "usage",
-    "decide": "api", "load_crew": "api", "resume": "api", "run": "api", "runs": "api", "write_report": "api",
+    "ImportReport": "importer", "InputError": "errors", "ModelUnavailable": "errors", "Problem": "problem",
+    "Project": "project", "RolecallError": "errors", "RunNotFound": "errors", "RunResult": "result",
+    "RunStateError": "errors", "RunStatus": "status", "RunSummary": "history", "TaskStatus": "status",
+    "Usage": "usage", "decide": "api", "import_project": "api", "load_crew": "api", "resume": "api", "run": "api",
+    "runs": "api", "write_report": "api",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -41,6 +42,7 @@ def __dir__() -> list[str]:
 
 if _TYPE_CHECKING:  # what type checkers and editors see (`X as X` marks a re-export)
     from .api import decide as decide
+    from .api import import_project as import_project
     from .api import load_crew as load_crew
     from .api import resume as resume
     from .api import run as run
@@ -55,6 +57,7 @@ if _TYPE_CHECKING:  # what type checkers and editors see (`X as X` marks a re-ex
     from .errors import RunNotFound as RunNotFound
     from .errors import RunStateError as RunStateError
     from .history import RunSummary as RunSummary
+    from .importer import ImportReport as ImportReport
     from .problem import Problem as Problem
     from .project import Project as Project
     from .result import RunResult as RunResult

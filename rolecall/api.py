@@ -33,6 +33,7 @@ from .result import RunResult
 from .validate import validate
 
 if TYPE_CHECKING:
+    from .importer import ImportReport
     from .record import Listener
     from .store import Row
 
@@ -128,3 +129,17 @@ def write_report(run_id: str, *, out: str | os.PathLike[str] | None = None, proj
     from . import report
     chosen = project_of(project)
     return report.write_report(chosen, stored_run(run_id, chosen)["id"], Path(out) if out else None)
+
+
+def import_project(path: str | os.PathLike[str], *, name: str | None = None, project: ProjectLike = None,
+                   force: bool = False) -> ImportReport:
+    """Turn the CrewAI project at ``path`` into the crew ``crews/<name>/`` (default: its package name).
+
+    crew.py is read statically, never run; agents.yaml and tasks.yaml are copied unchanged.
+    Bad input (no project there, a crew.py that cannot be parsed, an existing crew without
+    ``force``) raises ``ConfigError`` with nothing written. The report lists what could not be
+    recovered (``notes``, located in the source project) and the new crew's validation
+    ``problems``; ``report.ok`` is True when it validates.
+    """
+    from .importer import import_project as run_import
+    return run_import(project_of(project), Path(path), name=name, force=force)

@@ -1,7 +1,7 @@
 """``main.py``: argument parsing and printing over the public API (``rolecall.api``).
 
 Exit codes: 0 ok, 1 run failed, 2 bad input or config, 3 waiting for approval.
-Only ``run``, ``resume`` and ``approve`` import crewai; everything else stays fast.
+Only ``run``, ``resume`` and ``approve`` import crewai; everything else (``import`` too) stays fast.
 """
 from __future__ import annotations
 
@@ -179,6 +179,14 @@ def cmd_new(project: Project, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_import(project: Project, args: argparse.Namespace) -> int:
+    from . import api
+    report = api.import_project(args.path, name=args.name, project=project, force=args.force)
+    print(report.render(project.root))
+    print_problems(report.problems, project)
+    return EXIT_OK if report.ok else EXIT_BAD_INPUT
+
+
 def cmd_doctor(project: Project, args: argparse.Namespace) -> int:
     from .doctor import doctor
     print(doctor(project, args.llm))
@@ -269,6 +277,12 @@ def _parser() -> argparse.ArgumentParser:
     p = add("new", cmd_new, "scaffold a crew package that validates and runs straight away")
     p.add_argument("name")
     p.add_argument("--process", choices=["sequential", "hierarchical"], default="sequential")
+    p = add("import", cmd_import, "turn a CrewAI project (crew.py + config/*.yaml, or crew.jsonc) into a crew; "
+                                  "crew.py is read, never run")
+    p.add_argument("path", help="the CrewAI project's folder, its crew.py, or crew.py:Class for one of several "
+                                "crew classes")
+    p.add_argument("--name", help="crew name (default: the project's package name)")
+    p.add_argument("--force", action="store_true", help="replace an existing crew of that name")
     add("doctor", cmd_doctor, "which model profile a run would use and why; whether it can work here"
         ).add_argument("--llm", help="explain this profile instead of the default")
     p = add("schema", cmd_schema, "JSON Schema for agents.yaml, tasks.yaml and crew.yaml")
