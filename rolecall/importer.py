@@ -316,7 +316,8 @@ def _drop_unknown_tools(project: Project, staged: CrewPackage, recovered: Recove
 
 def crew_yaml(recovered: Recovered, layout: Layout) -> str:
     crew = dict(recovered.crew)
-    data: dict[str, Any] = {"description": _description(layout)}
+    # the YAML is copied unchanged, so it is read as CrewAI reads it (JSON braces, keys CrewAI drops)
+    data: dict[str, Any] = {"description": _description(layout), "dialect": "crewai"}
     for key in ("process", "manager", "inputs"):
         if key in crew:
             data[key] = crew.pop(key)

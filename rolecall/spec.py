@@ -231,6 +231,10 @@ class CrewSpec(Strict):
     """crew.yaml: what a CrewAI project usually writes in crew.py."""
 
     description: StrictStr = Field("", description="One line shown by `main.py list`.")
+    dialect: Literal["rolecall", "crewai"] = Field(
+        "rolecall", description="How agents.yaml and tasks.yaml are read. crewai: as CrewAI reads them (braces "
+                                "that are no placeholder are text, keys CrewAI drops are warnings, placeholders "
+                                "are inputs); `main.py import` writes it, as it copies a project's YAML unchanged.")
     process: Literal["sequential", "hierarchical"] = "sequential"
     manager: ManagerSpec | None = None
     inputs: dict[StrictStr, InputSpec] = Field(default_factory=dict)

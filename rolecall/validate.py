@@ -113,6 +113,8 @@ def _load_files(package: CrewPackage, problems: list[Problem]) -> CrewFiles | No
     agents, tasks, crew = docs
     if agents is None or tasks is None or crew is None:
         return None
+    # the YAML of a CrewAI project, kept unchanged beside a crew.yaml (`main.py import` writes it)
+    crewai_style = crewai_style or crew.data.get("dialect") == "crewai"
     return CrewFiles(agents, tasks, crew, crewai_style)
 
 
@@ -170,7 +172,7 @@ class _Checker:
         self.adoc, self.tdoc, self.cdoc = files.agents, files.tasks, files.crew
         self.crewai_style = files.crewai_style
         # a CrewAI project's YAML without its crew.py: what crew.py would bind is missing
-        self.yaml_without_crew = files.crewai_style and package.layout != "json"
+        self.yaml_without_crew = files.crewai_style and package.layout != "json" and not package.crew_file.exists()
         self.agents, self.tasks, self.crew = agents, tasks, crew
         self.profiles, self.env, self.problems = profiles, env, problems
         self.models = Models(profiles, env, check_keys=not overridden, bare_is_openai=files.crewai_style)

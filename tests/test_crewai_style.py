@@ -109,3 +109,15 @@ def test_human_input_becomes_an_approval_gate(tmp_project, run_crew):
     assert (crew.tasks["draft"].spec.approval, crew.tasks["draft"].spec.human_input) == ("required", None)
     result = run_crew("reviewed", project=tmp_project)
     assert result.status == "awaiting_approval" and result.pending_approval.task == "draft"
+
+
+def test_dialect_crewai_reads_unchanged_crewai_yaml_beside_a_crew_yaml(tmp_project):
+    # what `main.py import` writes: the project's YAML copied as it is, bindings in crew.yaml
+    write_files(tmp_project.crews_dir / "imported", {
+        "config/agents.yaml": "dev:\n  role: Developer\n  goal: Emit JSON\n  backstory: Precise.\n  memroy: true\n",
+        "config/tasks.yaml": "emit:\n  description: 'Reply with {\"city\": \"{city}\"}.'\n  expected_output: JSON\n",
+        "crew.yaml": "dialect: crewai\ninputs:\n  city: {default: Lyon}\ntasks:\n  emit: {agent: dev}\n"})
+    crew = load_crew("imported", tmp_project)
+    assert crew.tasks["emit"].agent == "dev" and crew.inputs["city"].default == "Lyon"
+    assert [(w.path, w.message, w.hint) for w in crew.warnings] == [
+        ("dev.memroy", "unknown key 'memroy' is ignored, as CrewAI ignores it", "did you mean 'memory'?")]
