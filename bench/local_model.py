@@ -97,20 +97,18 @@ def throughput(rounds: int, tokens: int) -> None:
 
 
 def crews() -> None:
-    from rolecall.discover import find
+    from rolecall import api
     from rolecall.llm.local import local_llm
-    from rolecall.runner import run_crew
-    from rolecall.validate import check
     started = time.perf_counter()
     local_llm("local", load_config(Project(ROOT).config_dir).profiles["local"], root=ROOT).engine  # noqa: B018 - loads it
     print(f"crews: the run's model loaded in {time.perf_counter() - started:.1f}s (not counted below)")
     with tempfile.TemporaryDirectory() as runs:
         project = Project(ROOT, runs=Path(runs))
         for name, goal in GOALS.items():
-            crew, _ = check(project, find(project, name))
+            crew = api.load_crew(name, project, llm="local")
             before = load()
             started = time.perf_counter()
-            result = run_crew(project, crew, {"topic": "solar storage", "current_year": 2026}, llm="local")
+            result = api.run(crew, {"topic": "solar storage", "current_year": 2026}, llm="local", project=project)
             wall = time.perf_counter() - started
             prompt = sum(c.prompt_tokens for c in result.model_calls)
             completion = sum(c.completion_tokens for c in result.model_calls)

@@ -4,8 +4,9 @@
 and building models (about 0.17 s), not checking. A cache entry holds what they print (a
 ``CrewOutline`` and the problems), keyed by a hash of everything validation reads: the
 crew's files (contents; size and time for files over 256 KB), the project's ``tools/``,
-``config/llm.yaml``, the installed crewai_tools and rolecall's own code (so an entry is
-never trusted across rolecall versions or edits). Environment variables a tool needs are
+``config/llm.yaml``, the installed crewai_tools, the site-packages folders (a package installed
+since may be one a model needs) and rolecall's own code (so an entry is never trusted across
+rolecall versions or edits). Environment variables a tool needs are
 recorded by name with whether they were set, and checked again on every hit.
 
 Entries live in ``<project>/.rolecall-cache/validation/``; a folder that cannot be written
@@ -16,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .discover import CrewPackage
+from .discover import CrewPackage, mtime_ns
 from .environment import Environment
 from .outline import CrewOutline
 from .problem import Problem
@@ -69,7 +71,11 @@ def _validate(project: Project, package: CrewPackage, env: Mapping[str, str]) ->
 # --- the key --------------------------------------------------------------------------------
 
 def _key(project: Project, package: CrewPackage) -> str:
-    digest = hashlib.sha256(f"format {FORMAT}\n{_code()}\n{_crewai_tools()}\n".encode())
+    # installing or removing a package changes its folder on sys.path: validation checks that a
+    # model's or embedder's client package is installed, so such an entry must not outlive it
+    installed = ",".join(str(mtime_ns(entry)) for entry in sys.path
+                         if entry.endswith(("site-packages", "dist-packages")))
+    digest = hashlib.sha256(f"format {FORMAT}\n{_code()}\n{_crewai_tools()}\n{installed}\n".encode())
     for label, root in (("crew", package.path), ("tools", project.tools_dir)):
         for file in _files(root):
             digest.update(f"{label}:{file.relative_to(root)}\n".encode() + _stamp(file))

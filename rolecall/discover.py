@@ -119,7 +119,7 @@ def installed_crews(project: Project) -> list[tuple[str, str, str]]:
     the answer is kept beside the validation cache until a folder on ``sys.path`` changes
     (installing or removing a distribution changes its folder).
     """
-    stamp = [[entry, _mtime(entry)] for entry in sys.path]
+    stamp = [[entry, mtime_ns(entry)] for entry in sys.path]
     file = project.root / ".rolecall-cache" / "entry-points.json"
     try:
         kept = json.loads(file.read_text(encoding="utf-8"))
@@ -137,7 +137,7 @@ def installed_crews(project: Project) -> list[tuple[str, str, str]]:
     return points
 
 
-def _mtime(entry: str) -> int:
+def mtime_ns(entry: str) -> int:
     try:
         return os.stat(entry or ".").st_mtime_ns
     except OSError:

@@ -1,6 +1,7 @@
 """main.py as a user meets it: output, exit codes, and no crewai import outside `run`."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -134,3 +135,24 @@ def test_a_cached_crew_still_notices_a_missing_api_key(tmp_project, monkeypatch,
     monkeypatch.delenv("SERPER_API_KEY")
     assert main(["validate", "search"], project_root=tmp_project.root) == 2
     assert "needs the environment variable SERPER_API_KEY" in capsys.readouterr().err
+
+
+def test_a_cached_crew_notices_a_package_installed_since(tmp_project, monkeypatch, tmp_path, capsys):
+    # validation checks a model's client package; `pip install` changes site-packages, and the entry
+    site = tmp_path / "venv" / "site-packages"
+    site.mkdir(parents=True)
+    monkeypatch.syspath_prepend(str(site))
+    write_files(tmp_project.crews_dir / "claude", {
+        "config/agents.yaml": "w: {role: Writer, goal: Write, backstory: Brief., llm: groq/llama-3.1-8b}\n",
+        "config/tasks.yaml": "t: {description: Draft it, expected_output: A memo, agent: w}\n",
+        "crew.yaml": "{}\n",
+    })
+    monkeypatch.setenv("GROQ_API_KEY", "k")
+    if importlib.util.find_spec("litellm") is not None:
+        pytest.skip("litellm is installed here")
+    assert main(["validate", "claude"], project_root=tmp_project.root) == 2
+    assert "needs the Python package 'litellm', which is not installed" in capsys.readouterr().err
+    (site / "litellm").mkdir()  # what installing it leaves
+    (site / "litellm" / "__init__.py").write_text("")
+    importlib.invalidate_caches()
+    assert main(["validate", "claude"], project_root=tmp_project.root) == 0
