@@ -650,3 +650,26 @@ def test_import_never_imports_crewai(tmp_path):
             f"print('CREWAI' if 'crewai' in sys.modules else 'CLEAN')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout
     assert out.strip().splitlines()[-1] == "CLEAN"
+
+
+def test_a_module_level_value_built_from_a_missing_package_does_not_stop_the_tools_loading(tmp_project, tmp_path):
+    # tools/vision.py builds a client at import time from a package that is not installed here
+    vision = ('import os\nfrom crewai.tools import tool\nfrom nowhere_vision import Credentials, Model\n\n'
+              'credentials = Credentials(api_key=os.environ.get("VISION_KEY"))\n'
+              'model = Model(credentials=credentials)\nREGION = "eu"\n\n'
+              '@tool("Describe image")\ndef describe_image(path: str) -> str:\n'
+              '    """Describe the image at path."""\n    return model.describe(path, REGION)\n')
+    agents = TWO_AGENTS.replace("config=self.agents_config['researcher'])",
+                                "config=self.agents_config['researcher'], tools=[describe_image])")
+    crew_py = crew_class(agents, TWO_TASKS).replace("import os\n", "import os\nfrom demo.tools.vision import "
+                                                                   "describe_image\n")
+    source = project_with(tmp_path / "demo", crew_py)
+    write_files(source / "src/demo/tools", {"__init__.py": "", "vision.py": vision})
+    report = api.import_project(source, project=tmp_project)
+    tools = (report.folder / "tools.py").read_text(encoding="utf-8")
+    assert "except Exception:\n    credentials = None" in tools
+    assert "except Exception:\n    model = None" in tools  # computed from a guarded value: guarded too
+    assert '\nREGION = "eu"' in tools  # what needs no missing package is copied as written
+    namespace: dict[str, Any] = {}
+    exec(compile(tools, "tools.py", "exec"), namespace)  # the module loads; only the tool fails, when called
+    assert namespace["credentials"] is None and report.ok
