@@ -258,9 +258,8 @@ class Recovery:
                           f"runs every task in tasks.yaml", 1, "remove it from tasks.yaml if it is not meant to run")
         yaml_order = [k for k in self.tasks_yaml if k in order]
         unique = list(dict.fromkeys(order))
-        if unique != yaml_order:
-            self.note(f"crew.py runs the tasks in the order {', '.join(unique)}; rolecall runs them in the order "
-                      f"of tasks.yaml ({', '.join(yaml_order)})", 1, "reorder tasks.yaml to keep CrewAI's order")
+        if unique != yaml_order:  # tasks.yaml is copied unchanged, so crew.yaml keeps CrewAI's order
+            self.out.crew["task_order"] = unique
         self._yaml_names_of_methods()
         agents = {self.keys.get(m.name) for m in self._of_kind("agent")}
         for key in self.agents_yaml:
@@ -296,7 +295,15 @@ class Recovery:
 
     def crew_setting(self, name: str, expr: Expr, member: Member) -> None:
         crew = self.out.crew
-        if name in ("agents", "tasks"):
+        if name == "tasks" and (listed := self._task_list(expr)) is not None:
+            if listed == list(self.tasks_yaml):
+                crew.pop("task_order", None)  # tasks.yaml's own order: nothing to say
+            else:
+                crew["task_order"] = listed
+            for key in (k for k in self.tasks_yaml if k not in listed):
+                self.note(f"task '{key}' is not in Crew(tasks=...), so CrewAI would not run it; rolecall runs it "
+                          f"after the listed tasks", expr.line, "remove it from tasks.yaml if it is not meant to run")
+        elif name in ("agents", "tasks"):
             if self_call(expr.node) != name:
                 self.note(f"Crew({name}={expr.text}): rolecall runs every {name[:-1]} in {name}.yaml", expr.line)
         elif name == "process":
@@ -327,6 +334,15 @@ class Recovery:
                 crew[name] = value
         else:
             self.note(f"Crew({name}=...) has no rolecall equivalent; not recovered", expr.line)
+
+    def _task_list(self, expr: Expr) -> list[str] | None:
+        """``Crew(tasks=[self.b(), self.a()])``: the YAML keys, in the order CrewAI runs them."""
+        if not isinstance(expr.node, (ast.List, ast.Tuple)):
+            return None
+        keys = [self.keys.get(self_call(item) or "") for item in expr.node.elts]
+        if not keys or not all(k in self.tasks_yaml for k in keys):
+            return None
+        return [k for k in keys if k is not None]
 
     def manager_agent(self, expr: Expr) -> None:
         manager = self.members.get(self_call(expr.node) or "")

@@ -15,7 +15,8 @@ from rolecall.spec import NOT_FROM_FILES, AgentSpec, CrewSpec, TaskBinding, Task
 ROLECALL_ONLY = {
     "Agent": {"tools_first"},
     "Task": {"approval", "output_schema"},
-    "Crew": {"description", "manager", "inputs", "agents", "tasks", "budget", "workspace", "llm"},
+    "Crew": {"description", "dialect", "manager", "inputs", "agents", "tasks", "task_order", "budget", "workspace",
+             "llm"},
 }
 ACCEPTED = {"Agent": set(AgentSpec.model_fields),
             "Task": set(TaskSpec.model_fields) | set(TaskBinding.model_fields),

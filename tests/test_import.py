@@ -673,3 +673,22 @@ def test_a_module_level_value_built_from_a_missing_package_does_not_stop_the_too
     namespace: dict[str, Any] = {}
     exec(compile(tools, "tools.py", "exec"), namespace)  # the module loads; only the tool fails, when called
     assert namespace["credentials"] is None and report.ok
+
+
+def test_crew_py_task_order_is_kept_in_crew_yaml_when_tasks_yaml_lists_them_otherwise(tmp_project, tmp_path):
+    # CrewAI runs @task methods in their order; here crew.py defines write_task's input first
+    swapped = "write_task:\n" + TASKS.split("write_task:\n")[1] + TASKS.split("write_task:\n")[0]
+    report = api.import_project(project_with(tmp_path / "demo", crew_class(TWO_AGENTS, TWO_TASKS), tasks=swapped),
+                                project=tmp_project)
+    assert (report.folder / "config/tasks.yaml").read_text(encoding="utf-8") == swapped  # copied unchanged
+    assert crew_yaml(report)["task_order"] == ["research_task", "write_task"]
+    assert report.ok  # write_task's context (research_task) runs before it, as in CrewAI
+    assert list(api.load_crew("demo", tmp_project).tasks) == ["research_task", "write_task"]
+
+
+def test_an_explicit_crew_task_list_gives_the_order_and_what_it_leaves_out_is_noted(tmp_project, tmp_path):
+    crew_py = crew_class(TWO_AGENTS, TWO_TASKS, "tasks=[self.research_task()], process=Process.sequential")
+    report = api.import_project(project_with(tmp_path / "demo", crew_py), project=tmp_project)
+    assert crew_yaml(report)["task_order"] == ["research_task"]
+    assert any("task 'write_task' is not in Crew(tasks=...), so CrewAI would not run it" in n.message
+               for n in report.notes)
