@@ -73,12 +73,21 @@ def call(project: Path, *argv: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+_SUMMARY = re.compile(r"^(\d+ errors?|\d+ of \d+ crews invalid|imported .*|wrote: .*|not recovered .*"
+                      r"|\S+: (ok|INVALID))$")
+
+
 def first_problem(text: str) -> str:
-    for line in text.splitlines():
-        if "TRACEBACK" in line or ": error" in line or "error:" in line or "Error" in line:
-            return line.strip()[:240]
-    lines = [ln for ln in text.splitlines() if ln.strip() and "warning" not in ln]
-    return (lines[-1].strip() if lines else "")[:240]
+    """The first line that is a problem: not a warning, a note of import's, or a summary."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if any(ln.startswith("TRACEBACK") for ln in lines):
+        return "TRACEBACK " + lines[-1][:200]
+    notes = text.split("not recovered or changed")[1].split("\n", 1)[1] if "not recovered or changed" in text else ""
+    for line in lines:
+        if "warning:" in line or _SUMMARY.match(line) or (notes and line in notes and not line.startswith("crews/")):
+            continue
+        return line[:240]
+    return (lines[-1] if lines else "")[:240]
 
 
 def crew_config(project: Path) -> Path | None:
@@ -198,6 +207,7 @@ def main(argv: list[str]) -> int:
         print(outcome.line(), flush=True)
         if log:
             log.write(f"===== {outcome.name}\n" + "\n".join(outcome.details) + "\n")
+            log.flush()
     total = len(outcomes)
     loaded = sum(o.as_is or o.validated for o in outcomes)
     ran = sum(bool(o.ran or o.ran_as_is) for o in outcomes)
