@@ -23,6 +23,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import traceback
@@ -59,17 +60,35 @@ class Outcome:
         return f"{self.name:45} {' '.join(cells)}  {self.problem}"
 
 
+class TimedOut(BaseException):
+    """A step ran past --timeout (a checker would give up on it too)."""
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise TimedOut
+
+
+TIMEOUT = 180
+
+
 def call(project: Path, *argv: str) -> tuple[int, str]:
     """``python main.py ARGV`` in this process: the exit code and what it printed."""
     out = io.StringIO()
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TIMEOUT)
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
         try:
             code = rolecall_main(list(argv), project_root=project)
         except SystemExit as exc:  # argparse
             code = int(exc.code or 0)
+        except TimedOut:
+            out.write(f"error: TIMEOUT after {TIMEOUT}s\n")
+            code = 98
         except BaseException:  # a traceback is rolecall's fault whatever the project holds
             out.write("TRACEBACK " + traceback.format_exc())
             code = 99
+        finally:
+            signal.alarm(0)
     return code, out.getvalue()
 
 
@@ -187,13 +206,16 @@ def crew_name(folder: Path) -> str:
 
 
 def main(argv: list[str]) -> int:
+    global TIMEOUT  # noqa: PLW0603 - one setting for every step
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     parser.add_argument("--no-run", action="store_true")
+    parser.add_argument("--timeout", type=int, default=180, help="seconds a step may take")
     parser.add_argument("--log", type=Path, default=None, help="write every step's output here")
     args = parser.parse_args(argv)
+    TIMEOUT = args.timeout
     for key in _DUMMY_KEYS:
         os.environ.setdefault(key, f"dummy-{key.lower()}")
     work = args.work or Path(tempfile.mkdtemp(prefix="compat-sweep-"))

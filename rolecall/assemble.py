@@ -115,12 +115,17 @@ def _agent(agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: s
     kwargs.update({k: getattr(spec, k) for k in AGENT_PASSTHROUGH if getattr(spec, k) is not None})
     if offline(llms):
         kwargs.pop("max_rpm", None)
+        if spec.reasoning and spec.max_reasoning_attempts is None and spec.planning_config is None:
+            # crewai refines the plan until the model says it is ready, with no bound: the offline models
+            # never say so. Bounded as crewai bounds a bare `planning: true` (one attempt).
+            kwargs["max_reasoning_attempts"] = 1
     return Agent(**kwargs)
 
 
 def offline(llms: LlmPool) -> bool:
     """Every agent runs on the scripted or the in-process model (``--llm scripted``/``local``): a provider's
-    rate limit (``max_rpm``) means nothing there, and crewai would sleep out each minute it allows."""
+    rate limit (``max_rpm``) means nothing there, and crewai would sleep out each minute it allows; and
+    neither model ever declares a reasoning plan ready."""
     chosen = llms.profiles.get(llms.override) if llms.override else None
     return chosen is not None and chosen.provider in ("scripted", "local")
 

@@ -102,10 +102,10 @@ def test_settings_written_as_data_reach_crewai(tmp_project):
 
 
 @pytest.mark.crew
-def test_a_run_on_the_scripted_model_ignores_the_providers_rate_limit(tmp_project):
+def test_a_run_on_the_scripted_model_ignores_the_rate_limit_and_bounds_reasoning(tmp_project):
     # max_rpm: 1 made crewai sleep out a minute per model call: --llm scripted has no provider to spare
     write_files(tmp_project.crews_dir / "limited", {
-        "config/agents.yaml": "dev: {role: Developer, goal: Build, backstory: Careful., max_rpm: 1}\n",
+        "config/agents.yaml": "dev: {role: Developer, goal: Build, backstory: Careful., max_rpm: 1, reasoning: true}\n",
         "config/tasks.yaml": "build: {description: Build it., expected_output: Done., agent: dev}\n",
         "crew.yaml": "max_rpm: 1\n"})
     from rolecall.assemble import assemble
@@ -114,6 +114,8 @@ def test_a_run_on_the_scripted_model_ignores_the_providers_rate_limit(tmp_projec
     crew = load_crew("limited", tmp_project, llm="scripted")
     assembly = assemble(tmp_project, crew, {}, LlmPool(RunContext.open(tmp_project), "scripted"), "scripted")
     assert assembly.agents["dev"].max_rpm is None and "max_rpm" not in assembly.crew_kwargs
+    # crewai refines a reasoning plan until the model calls it ready, unbounded: one attempt offline
+    assert assembly.agents["dev"].planning_config.max_attempts == 1
     assembly = assemble(tmp_project, crew, {}, LlmPool(RunContext.open(tmp_project)), "scripted")
     assert assembly.agents["dev"].max_rpm == 1 and assembly.crew_kwargs["max_rpm"] == 1  # its own model: kept
 
