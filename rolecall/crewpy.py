@@ -81,8 +81,30 @@ class Member:
             return None
         file = self.returned.file
         kwargs = {k.arg: Expr(k.value, file) for k in node.keywords if k.arg}
-        others = [Expr(a, file) for a in node.args] + [Expr(k.value, file) for k in node.keywords if not k.arg]
+        others = [Expr(a, file) for a in node.args]
+        for spread in (k.value for k in node.keywords if not k.arg):
+            config = self._config_entry(spread)
+            if config is not None and "config" not in kwargs:  # Agent(**self.agents_config['x']) is config=
+                kwargs["config"] = Expr(config, file)
+            else:
+                others.append(Expr(spread, file))
         return Call(kwargs, node.lineno, others)
+
+    def _config_entry(self, node: ast.expr) -> ast.Subscript | None:
+        """``self.agents_config['x']`` behind a ``**`` spread: written there, or through a local copy
+        (``config = self.tasks_config['x'].copy()``), as CrewAI projects do to pop a key first."""
+        if isinstance(node, ast.Name) and node.id in self.local:
+            node = self.local[node.id].node
+        if isinstance(node, ast.Call) and not node.args and not node.keywords:
+            func = node.func  # ....copy() or dict(...)
+            if isinstance(func, ast.Attribute) and func.attr == "copy":
+                node = func.value
+        elif isinstance(node, ast.Call) and dotted_name(node.func) == "dict" and len(node.args) == 1:
+            node = node.args[0]
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and \
+                node.value.attr in ("agents_config", "tasks_config"):
+            return node
+        return None
 
     def builds(self, kind: str) -> bool:
         """Whether it returns what a ``kind`` method builds (``agent`` -> ``Agent(...)``)."""

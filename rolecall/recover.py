@@ -417,11 +417,26 @@ class Recovery:
         ok, value = resolved.literal()
         if ok and isinstance(value, str):
             return value
+        read = env_read(node)
+        if read is not None and isinstance(read[1], str):  # os.getenv("MODEL", "gemini/...")
+            self.note(f"llm {resolved.text} became its default '{read[1]}' (rolecall does not read {read[0]} for it)",
+                      resolved.line, "set llm: in crew.yaml to choose another model")
+            return read[1]
         if isinstance(node, ast.Call):
             return self._llm_call(node, resolved, expr)
         self.note(f"llm {expr.text} cannot be read statically; not recovered", expr.line,
                   "set llm: in crew.yaml to a profile from config/llm.yaml or a model string like openai/gpt-4o")
         return None
+
+    def _api_key(self, node: ast.expr, settings: dict[str, Any]) -> None:
+        """``api_key=os.getenv("NAME")`` is ``${NAME}``; a key written in crew.py is never copied into the crew
+        (often a placeholder such as "dummy" for a local server, which needs none)."""
+        read = env_read(node)
+        if read is not None:
+            settings["api_key"] = f"${{{read[0]}}}"
+            return
+        self.note(f"llm setting api_key={ast.unparse(node)[:40]} is written in crew.py; not copied", node.lineno,
+                  "keep the key in .env and write api_key: ${NAME} under the agent's llm in crew.yaml")
 
     def _llm_call(self, node: ast.Call, resolved: Expr, expr: Expr) -> str | dict[str, Any] | None:
         cls = dotted_name(node.func).split(".")[-1]
@@ -433,6 +448,9 @@ class Recovery:
             return None
         settings: dict[str, Any] = {}
         for keyword in node.keywords:
+            if keyword.arg == "api_key":
+                self._api_key(keyword.value, settings)
+                continue
             ok, value = Expr(keyword.value, resolved.file).literal()
             name = "model" if keyword.arg == "model_name" else keyword.arg
             if not ok or name not in ModelSpec.model_fields:
@@ -612,3 +630,22 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     return value
 
+
+def env_read(node: ast.expr) -> tuple[str, Any] | None:
+    """``os.getenv("NAME", default)`` / ``os.environ.get(...)`` / ``os.environ["NAME"]``: (NAME, the default
+    as a literal, or None)."""
+    if isinstance(node, ast.Subscript) and dotted_name(node.value).endswith("environ") and \
+            isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        return node.slice.value, None
+    if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
+        return None
+    if dotted_name(node.func).split(".")[-1] != "getenv" and not dotted_name(node.func).endswith("environ.get"):
+        return None
+    name = node.args[0].value
+    default = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "default"),
+                                                          None)
+    try:
+        value = ast.literal_eval(default) if default is not None else None
+    except ValueError:
+        value = None
+    return (name, value) if isinstance(name, str) else None

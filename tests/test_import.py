@@ -692,3 +692,42 @@ def test_an_explicit_crew_task_list_gives_the_order_and_what_it_leaves_out_is_no
     assert crew_yaml(report)["task_order"] == ["research_task"]
     assert any("task 'write_task' is not in Crew(tasks=...), so CrewAI would not run it" in n.message
                for n in report.notes)
+
+
+def test_config_spread_with_double_star_binds_like_config_equals(tmp_project, tmp_path):
+    # `Agent(**self.agents_config['x'])`, and a local copy with a key popped before `Task(**config)`
+    agents = TWO_AGENTS.replace("Agent(config=self.agents_config['researcher'])",
+                                "Agent(**self.agents_config['researcher'], allow_delegation=False)")
+    tasks = TWO_TASKS.replace("""        return Task(config=self.tasks_config['write_task'], agent=self.writer(),""",
+                              """        config = self.tasks_config['write_task'].copy()
+        config.pop('agent', None)
+        return Task(**config, agent=self.writer(),""")
+    report = api.import_project(project_with(tmp_path / "demo", crew_class(agents, tasks)), project=tmp_project)
+    crew = crew_yaml(report)
+    assert crew["agents"]["researcher"] == {"allow_delegation": False}
+    assert crew["tasks"]["write_task"] == {"agent": "writer", "context": ["research_task"]}
+    assert not any("no config=" in n.message or "**mapping" in n.message for n in report.notes)
+    assert report.ok, [p.render() for p in report.problems]
+
+
+def test_model_settings_read_from_the_environment_are_recovered_and_keys_never_copied(tmp_project, tmp_path,
+                                                                                       monkeypatch):
+    monkeypatch.setenv("GROQ_KEY", "k")
+    head = ("from crewai import LLM\nMODEL = os.getenv('WRITER_MODEL', 'openai/gpt-4o-mini')\n"
+            "local = LLM(model='ollama/llama3.2', base_url='http://localhost:11434', api_key='dummy')\n"
+            "hosted = LLM(model='openai/gpt-4o', api_key=os.environ['GROQ_KEY'])\n")
+    agents = TWO_AGENTS.replace("config=self.agents_config['writer'])", "config=self.agents_config['writer'], "
+                                                                        "llm=MODEL)")
+    agents = agents.replace("config=self.agents_config['researcher'])", "config=self.agents_config['researcher'], "
+                                                                        "llm=local)")
+    crew_py = crew_class(agents, TWO_TASKS, "process=Process.sequential, manager_llm=hosted").replace(
+        "import os\n", "import os\n" + head)
+    report = api.import_project(project_with(tmp_path / "demo", crew_py), project=tmp_project)
+    crew = crew_yaml(report)
+    assert crew["agents"]["writer"]["llm"] == "openai/gpt-4o-mini"  # the default os.getenv falls back to
+    assert crew["agents"]["researcher"]["llm"] == {"model": "ollama/llama3.2", "base_url": "http://localhost:11434"}
+    assert crew["manager"]["llm"] == {"model": "openai/gpt-4o", "api_key": "${GROQ_KEY}"}
+    shown = [n.render(report.source) for n in report.notes]
+    assert any("api_key='dummy' is written in crew.py; not copied" in s for s in shown)
+    assert any("became its default 'openai/gpt-4o-mini' (rolecall does not read WRITER_MODEL" in s for s in shown)
+    assert "dummy" not in (report.folder / "crew.yaml").read_text(encoding="utf-8")
