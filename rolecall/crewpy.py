@@ -246,7 +246,26 @@ def _crew_class(node: ast.ClassDef, file: Path) -> CrewClass:
             attributes[stmt.targets[0].id] = Expr(stmt.value, file)
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
             attributes[stmt.target.id] = Expr(stmt.value, file)
+    init = members.get("__init__")
+    if init is not None:  # `self.llm = LLM(...)` in __init__ is what `llm=self.llm` reads when crew.py runs
+        attributes.update({k: v for k, v in _self_assignments(init.node, file).items()
+                           if k not in ("agents_config", "tasks_config")})  # CrewBase reads those off the class
     return CrewClass(node.name, node.lineno, members, attributes, replaced)
+
+
+def _self_assignments(node: ast.FunctionDef | ast.AsyncFunctionDef, file: Path) -> dict[str, Expr]:
+    found: dict[str, Expr] = {}
+    for stmt in node.body:  # top-level lines only: what an if/try sets depends on the run
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            target, value = stmt.target, stmt.value
+        else:
+            continue
+        name = self_call(target) if isinstance(target, ast.Attribute) else None
+        if name is not None:
+            found[name] = Expr(value, file)
+    return found
 
 
 def _member(node: ast.FunctionDef | ast.AsyncFunctionDef, kind: str, file: Path) -> Member:

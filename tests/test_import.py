@@ -731,3 +731,16 @@ def test_model_settings_read_from_the_environment_are_recovered_and_keys_never_c
     assert any("api_key='dummy' is written in crew.py; not copied" in s for s in shown)
     assert any("became its default 'openai/gpt-4o-mini' (rolecall does not read WRITER_MODEL" in s for s in shown)
     assert "dummy" not in (report.folder / "crew.yaml").read_text(encoding="utf-8")
+
+
+def test_a_model_set_on_self_in_init_is_what_the_agents_llm_reads(tmp_project, tmp_path):
+    init = """
+    def __init__(self):
+        self.llm = LLM(model='openai/gpt-4o-mini', temperature=0.2)
+"""
+    agents = init + TWO_AGENTS.replace("config=self.agents_config['writer'])",
+                                       "config=self.agents_config['writer'], llm=self.llm)")
+    crew_py = crew_class(agents, TWO_TASKS).replace("import os\n", "import os\nfrom crewai import LLM\n")
+    report = api.import_project(project_with(tmp_path / "demo", crew_py), project=tmp_project)
+    assert crew_yaml(report)["agents"]["writer"]["llm"] == {"model": "openai/gpt-4o-mini", "temperature": 0.2}
+    assert not any("self.llm cannot be read statically" in n.message for n in report.notes)
