@@ -140,7 +140,11 @@ def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what
     out: dict[str, Any] = {}
     for key, value in doc.data.items():
         if not isinstance(value, dict):
-            problems.append(doc.problem((key,), f"a {what} must be a mapping of settings, not {kind_of(value)}"))
+            field = did_you_mean(str(key), model.model_fields)  # `tool:` indented one level too little
+            hint = f"a setting of the {what} above? indent it under that {what} ({field})" if field else ""
+            article = "an" if what[0] in "aeiou" else "a"
+            problems.append(doc.problem((key,), f"{article} {what} must be a mapping of settings, not "
+                                                f"{kind_of(value)}", hint))
             continue
         if drop_unknown:
             _drop_unknown(doc, key, value, model, problems)
