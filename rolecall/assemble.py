@@ -81,6 +81,8 @@ def assemble(project: Project, crew: CrewDefinition, values: Mapping[str, Any], 
 def _crew_settings(crew: CrewDefinition, llms: LlmPool, run_dir: Path | None) -> dict[str, Any]:
     spec = crew.spec
     kwargs: dict[str, Any] = {k: getattr(spec, k) for k in CREW_PASSTHROUGH if getattr(spec, k) is not None}
+    if offline(llms):
+        kwargs.pop("max_rpm", None)
     if isinstance(spec.planning_llm, str):
         kwargs["planning_llm"] = llms.get(spec.planning_llm)
     if spec.prompt_file:
@@ -111,7 +113,21 @@ def _agent(agent: AgentDef, values: Mapping[str, Any], llms: LlmPool, default: s
     if spec.skills:
         kwargs["skills"] = [crew.package.path / folder for folder in spec.skills]
     kwargs.update({k: getattr(spec, k) for k in AGENT_PASSTHROUGH if getattr(spec, k) is not None})
+    if offline(llms):
+        kwargs.pop("max_rpm", None)
+        if spec.reasoning and spec.max_reasoning_attempts is None and spec.planning_config is None:
+            # crewai refines the plan until the model says it is ready, with no bound: the offline models
+            # never say so. Bounded as crewai bounds a bare `planning: true` (one attempt).
+            kwargs["max_reasoning_attempts"] = 1
     return Agent(**kwargs)
+
+
+def offline(llms: LlmPool) -> bool:
+    """Every agent runs on the scripted or the in-process model (``--llm scripted``/``local``): a provider's
+    rate limit (``max_rpm``) means nothing there, and crewai would sleep out each minute it allows; and
+    neither model ever declares a reasoning plan ready."""
+    chosen = llms.profiles.get(llms.override) if llms.override else None
+    return chosen is not None and chosen.provider in ("scripted", "local")
 
 
 def _planning(spec: PlanningSpec, llms: LlmPool) -> Any:

@@ -81,8 +81,30 @@ class Member:
             return None
         file = self.returned.file
         kwargs = {k.arg: Expr(k.value, file) for k in node.keywords if k.arg}
-        others = [Expr(a, file) for a in node.args] + [Expr(k.value, file) for k in node.keywords if not k.arg]
+        others = [Expr(a, file) for a in node.args]
+        for spread in (k.value for k in node.keywords if not k.arg):
+            config = self._config_entry(spread)
+            if config is not None and "config" not in kwargs:  # Agent(**self.agents_config['x']) is config=
+                kwargs["config"] = Expr(config, file)
+            else:
+                others.append(Expr(spread, file))
         return Call(kwargs, node.lineno, others)
+
+    def _config_entry(self, node: ast.expr) -> ast.Subscript | None:
+        """``self.agents_config['x']`` behind a ``**`` spread: written there, or through a local copy
+        (``config = self.tasks_config['x'].copy()``), as CrewAI projects do to pop a key first."""
+        if isinstance(node, ast.Name) and node.id in self.local:
+            node = self.local[node.id].node
+        if isinstance(node, ast.Call) and not node.args and not node.keywords:
+            func = node.func  # ....copy() or dict(...)
+            if isinstance(func, ast.Attribute) and func.attr == "copy":
+                node = func.value
+        elif isinstance(node, ast.Call) and dotted_name(node.func) == "dict" and len(node.args) == 1:
+            node = node.args[0]
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and \
+                node.value.attr in ("agents_config", "tasks_config"):
+            return node
+        return None
 
     def builds(self, kind: str) -> bool:
         """Whether it returns what a ``kind`` method builds (``agent`` -> ``Agent(...)``)."""
@@ -224,7 +246,26 @@ def _crew_class(node: ast.ClassDef, file: Path) -> CrewClass:
             attributes[stmt.targets[0].id] = Expr(stmt.value, file)
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
             attributes[stmt.target.id] = Expr(stmt.value, file)
+    init = members.get("__init__")
+    if init is not None:  # `self.llm = LLM(...)` in __init__ is what `llm=self.llm` reads when crew.py runs
+        attributes.update({k: v for k, v in _self_assignments(init.node, file).items()
+                           if k not in ("agents_config", "tasks_config")})  # CrewBase reads those off the class
     return CrewClass(node.name, node.lineno, members, attributes, replaced)
+
+
+def _self_assignments(node: ast.FunctionDef | ast.AsyncFunctionDef, file: Path) -> dict[str, Expr]:
+    found: dict[str, Expr] = {}
+    for stmt in node.body:  # top-level lines only: what an if/try sets depends on the run
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            target, value = stmt.target, stmt.value
+        else:
+            continue
+        name = self_call(target) if isinstance(target, ast.Attribute) else None
+        if name is not None:
+            found[name] = Expr(value, file)
+    return found
 
 
 def _member(node: ast.FunctionDef | ast.AsyncFunctionDef, kind: str, file: Path) -> Member:

@@ -57,6 +57,8 @@ class Excerpt:
     # imports of packages that are not installed: module -> (name [as alias], local name)
     _guarded: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     _missing: set[str] = field(default_factory=set)  # packages already noted
+    # local names that are None when the module loads here: guarded imports and what is computed from them
+    _absent: dict[str, str] = field(default_factory=dict)  # local name -> the missing package
     _blocks: list[str] = field(default_factory=list)
     _done: set[tuple[Path, str]] = field(default_factory=set)
     _names: dict[str, Path] = field(default_factory=dict)  # top-level name in the new module -> its source
@@ -117,8 +119,25 @@ class Excerpt:
                 self._import(module, name, module.imports[name])
             return
         self._needs(module, stmt, name)
-        self._emit(name, module.file, _source(module.file, stmt))
+        self._emit(name, module.file, self._guarded_assignment(stmt, _source(module.file, stmt)))
         self._future |= _has_future_annotations(module)
+
+    def _guarded_assignment(self, stmt: ast.stmt, source: str) -> str:
+        """A module-level value computed from a package that is not installed (``client = Client(...)``)
+        would stop the whole module loading; guarded, only what uses it fails, when called."""
+        if not isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            return source
+        absent = sorted(_names_used(stmt.value) & self._absent.keys()) if stmt.value is not None else []
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        if not absent or len(names) != len(targets):
+            return source
+        top = self._absent[absent[0]]
+        for target in names:
+            self._absent[target] = top
+        return "\n".join([f"try:  # {top} is not installed here: what uses this fails when called",
+                          textwrap.indent(source, "    "), "except Exception:",
+                          f"    {' = '.join(names)} = None"])
 
     def _needs(self, module: Module, node: ast.AST, own: str) -> None:
         """Copy or import every module-level name ``node`` uses, before it."""
@@ -177,6 +196,7 @@ class Excerpt:
         entry = (f"{name}{alias}" if name else "", local)
         if entry not in entries:
             entries.append(entry)
+        self._absent[local] = top
         if top not in self._missing:
             self._missing.add(top)
             self.notes.append(Problem(f"package '{top}' is not installed here; the copied code that uses it fails "

@@ -21,6 +21,18 @@ from .spec import ModelSpec
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+# the module crewai's client imports -> what pip installs it as, where the two names differ
+_DISTRIBUTIONS = {"azure.ai.inference": "azure-ai-inference", "google.genai": "google-genai"}
+
+
+def _importable(module: str) -> bool:
+    """The whole dotted module: an installed ``azure`` or ``google`` namespace is not the client."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
 class ModelProblem(ValueError):
     def __init__(self, message: str, hint: str = ""):
         super().__init__(message)
@@ -87,10 +99,10 @@ class Models:
     def _check_reachable(self, model: ModelString, spec: ProfileSpec) -> None:
         info = model.info
         package = info.package
-        if package and importlib.util.find_spec(package.split(".")[0]) is None:
-            raise ModelProblem(f"model '{model}' needs the Python package '{package.split('.')[0]}', "
-                               f"which is not installed",
-                               f"pip install {package.split('.')[0]}, or run with --llm local")
+        if package and not _importable(package):
+            wanted = _DISTRIBUTIONS.get(package, package.split(".")[0])
+            raise ModelProblem(f"model '{model}' needs the Python package '{wanted}', which is not installed",
+                               f"pip install {wanted}, or run with --llm local")
         if model.provider == "openai" and (self.env.get("OPENAI_BASE_URL") or
                                            (spec.base_url and not spec.base_url.startswith("${"))):
             return  # an OpenAI-compatible server may need no key

@@ -258,9 +258,8 @@ class Recovery:
                           f"runs every task in tasks.yaml", 1, "remove it from tasks.yaml if it is not meant to run")
         yaml_order = [k for k in self.tasks_yaml if k in order]
         unique = list(dict.fromkeys(order))
-        if unique != yaml_order:
-            self.note(f"crew.py runs the tasks in the order {', '.join(unique)}; rolecall runs them in the order "
-                      f"of tasks.yaml ({', '.join(yaml_order)})", 1, "reorder tasks.yaml to keep CrewAI's order")
+        if unique != yaml_order:  # tasks.yaml is copied unchanged, so crew.yaml keeps CrewAI's order
+            self.out.crew["task_order"] = unique
         self._yaml_names_of_methods()
         agents = {self.keys.get(m.name) for m in self._of_kind("agent")}
         for key in self.agents_yaml:
@@ -296,7 +295,15 @@ class Recovery:
 
     def crew_setting(self, name: str, expr: Expr, member: Member) -> None:
         crew = self.out.crew
-        if name in ("agents", "tasks"):
+        if name == "tasks" and (listed := self._task_list(expr)) is not None:
+            if listed == list(self.tasks_yaml):
+                crew.pop("task_order", None)  # tasks.yaml's own order: nothing to say
+            else:
+                crew["task_order"] = listed
+            for key in (k for k in self.tasks_yaml if k not in listed):
+                self.note(f"task '{key}' is not in Crew(tasks=...), so CrewAI would not run it; rolecall runs it "
+                          f"after the listed tasks", expr.line, "remove it from tasks.yaml if it is not meant to run")
+        elif name in ("agents", "tasks"):
             if self_call(expr.node) != name:
                 self.note(f"Crew({name}={expr.text}): rolecall runs every {name[:-1]} in {name}.yaml", expr.line)
         elif name == "process":
@@ -327,6 +334,15 @@ class Recovery:
                 crew[name] = value
         else:
             self.note(f"Crew({name}=...) has no rolecall equivalent; not recovered", expr.line)
+
+    def _task_list(self, expr: Expr) -> list[str] | None:
+        """``Crew(tasks=[self.b(), self.a()])``: the YAML keys, in the order CrewAI runs them."""
+        if not isinstance(expr.node, (ast.List, ast.Tuple)):
+            return None
+        keys = [self.keys.get(self_call(item) or "") for item in expr.node.elts]
+        if not keys or not all(k in self.tasks_yaml for k in keys):
+            return None
+        return [k for k in keys if k is not None]
 
     def manager_agent(self, expr: Expr) -> None:
         manager = self.members.get(self_call(expr.node) or "")
@@ -401,11 +417,26 @@ class Recovery:
         ok, value = resolved.literal()
         if ok and isinstance(value, str):
             return value
+        read = env_read(node)
+        if read is not None and isinstance(read[1], str):  # os.getenv("MODEL", "gemini/...")
+            self.note(f"llm {resolved.text} became its default '{read[1]}' (rolecall does not read {read[0]} for it)",
+                      resolved.line, "set llm: in crew.yaml to choose another model")
+            return read[1]
         if isinstance(node, ast.Call):
             return self._llm_call(node, resolved, expr)
         self.note(f"llm {expr.text} cannot be read statically; not recovered", expr.line,
                   "set llm: in crew.yaml to a profile from config/llm.yaml or a model string like openai/gpt-4o")
         return None
+
+    def _api_key(self, node: ast.expr, settings: dict[str, Any]) -> None:
+        """``api_key=os.getenv("NAME")`` is ``${NAME}``; a key written in crew.py is never copied into the crew
+        (often a placeholder such as "dummy" for a local server, which needs none)."""
+        read = env_read(node)
+        if read is not None:
+            settings["api_key"] = f"${{{read[0]}}}"
+            return
+        self.note(f"llm setting api_key={ast.unparse(node)[:40]} is written in crew.py; not copied", node.lineno,
+                  "keep the key in .env and write api_key: ${NAME} under the agent's llm in crew.yaml")
 
     def _llm_call(self, node: ast.Call, resolved: Expr, expr: Expr) -> str | dict[str, Any] | None:
         cls = dotted_name(node.func).split(".")[-1]
@@ -417,6 +448,9 @@ class Recovery:
             return None
         settings: dict[str, Any] = {}
         for keyword in node.keywords:
+            if keyword.arg == "api_key":
+                self._api_key(keyword.value, settings)
+                continue
             ok, value = Expr(keyword.value, resolved.file).literal()
             name = "model" if keyword.arg == "model_name" else keyword.arg
             if not ok or name not in ModelSpec.model_fields:
@@ -596,3 +630,22 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     return value
 
+
+def env_read(node: ast.expr) -> tuple[str, Any] | None:
+    """``os.getenv("NAME", default)`` / ``os.environ.get(...)`` / ``os.environ["NAME"]``: (NAME, the default
+    as a literal, or None)."""
+    if isinstance(node, ast.Subscript) and dotted_name(node.value).endswith("environ") and \
+            isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+        return node.slice.value, None
+    if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
+        return None
+    if dotted_name(node.func).split(".")[-1] != "getenv" and not dotted_name(node.func).endswith("environ.get"):
+        return None
+    name = node.args[0].value
+    default = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "default"),
+                                                          None)
+    try:
+        value = ast.literal_eval(default) if default is not None else None
+    except ValueError:
+        value = None
+    return (name, value) if isinstance(name, str) else None

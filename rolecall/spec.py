@@ -240,6 +240,10 @@ class CrewSpec(Strict):
     inputs: dict[StrictStr, InputSpec] = Field(default_factory=dict)
     agents: dict[StrictStr, AgentBinding] = Field(default_factory=dict)
     tasks: dict[StrictStr, TaskBinding] = Field(default_factory=dict)
+    task_order: list[StrictStr] | None = Field(
+        None, description="The order the tasks run in, as crew.py defines them (CrewAI runs its @task methods in "
+                          "their order, not tasks.yaml's); tasks not named here run after them, in tasks.yaml's "
+                          "order. Default: tasks.yaml's order.")
     manager_agent: StrictStr | None = Field(None, description="CrewAI's name for manager: {agent: ...}.")
     manager_llm: LlmRef | None = Field(None, description="CrewAI's name for manager: {llm: ...}.")
     llm: LlmRef | None = Field(None, description="Default model for this crew's agents: a profile or model string.")

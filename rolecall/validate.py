@@ -140,7 +140,11 @@ def _entries(doc: YamlDoc, model: type[BaseModel], problems: list[Problem], what
     out: dict[str, Any] = {}
     for key, value in doc.data.items():
         if not isinstance(value, dict):
-            problems.append(doc.problem((key,), f"a {what} must be a mapping of settings, not {kind_of(value)}"))
+            field = did_you_mean(str(key), model.model_fields)  # `tool:` indented one level too little
+            hint = f"a setting of the {what} above? indent it under that {what} ({field})" if field else ""
+            article = "an" if what[0] in "aeiou" else "a"
+            problems.append(doc.problem((key,), f"{article} {what} must be a mapping of settings, not "
+                                                f"{kind_of(value)}", hint))
             continue
         if drop_unknown:
             _drop_unknown(doc, key, value, model, problems)
@@ -185,6 +189,7 @@ class _Checker:
     def run(self) -> CrewDefinition:
         if self.crewai_style:
             self.read_text_as_crewai()
+        self.order_tasks()
         self.take_crewai_manager_names()
         self.check_binding_targets()
         agent_defs = {key: self.agent_def(key, spec) for key, spec in self.agents.items()}
@@ -208,6 +213,22 @@ class _Checker:
                                            if isinstance(getattr(spec, f), str)})
         self.agents = {key: converted(spec, TEMPLATED_AGENT_KEYS) for key, spec in self.agents.items()}
         self.tasks = {key: converted(spec, TEMPLATED_TASK_KEYS) for key, spec in self.tasks.items()}
+
+    def order_tasks(self) -> None:
+        """crew.yaml's ``task_order`` first (what crew.py runs, in its order), then the rest of tasks.yaml."""
+        order = self.crew.task_order
+        if order is None:
+            return
+        listed: list[str] = []
+        for i, key in enumerate(order):
+            if key not in self.tasks:
+                self.add(self.cdoc, ("task_order", i), f"no task '{key}' in config/tasks.yaml",
+                         did_you_mean(key, self.tasks))
+            elif key in listed:
+                self.add(self.cdoc, ("task_order", i), f"'{key}' is listed twice", "name each task once")
+            else:
+                listed.append(key)
+        self.tasks = {key: self.tasks[key] for key in [*listed, *(k for k in self.tasks if k not in listed)]}
 
     def take_crewai_manager_names(self) -> None:
         """CrewAI's ``manager_agent`` / ``manager_llm`` are rolecall's ``manager: {agent, llm}``."""
@@ -463,7 +484,8 @@ class _Checker:
                     cycle = _cycle(tasks, task.key)
                     message = f"context cycle: {' -> '.join(cycle)}" if cycle else \
                         f"'{name}' runs after this task, so its output is not available yet"
-                    self.add(doc, (*at, i), message, "tasks run in the order of tasks.yaml; move it earlier")
+                    where = "task_order in crew.yaml" if self.crew.task_order is not None else "tasks.yaml"
+                    self.add(doc, (*at, i), message, f"tasks run in the order of {where}; move it earlier")
             if task.output_file and (Path(task.output_file).is_absolute() or ".." in Path(task.output_file).parts):
                 doc, at = self.where("tasks", task.key, "output_file")
                 self.add(doc, at, f"output_file '{task.output_file}' must stay inside the run folder",

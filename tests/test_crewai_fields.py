@@ -15,7 +15,8 @@ from rolecall.spec import NOT_FROM_FILES, AgentSpec, CrewSpec, TaskBinding, Task
 ROLECALL_ONLY = {
     "Agent": {"tools_first"},
     "Task": {"approval", "output_schema"},
-    "Crew": {"description", "dialect", "manager", "inputs", "agents", "tasks", "budget", "workspace", "llm"},
+    "Crew": {"description", "dialect", "manager", "inputs", "agents", "tasks", "task_order", "budget", "workspace",
+             "llm"},
 }
 ACCEPTED = {"Agent": set(AgentSpec.model_fields),
             "Task": set(TaskSpec.model_fields) | set(TaskBinding.model_fields),
@@ -76,7 +77,7 @@ def test_settings_written_as_data_reach_crewai(tmp_project):
     from rolecall.assemble import assemble
     from rolecall.context import RunContext
     from rolecall.llm.factory import LlmPool
-    pool = LlmPool(RunContext.open(tmp_project), "scripted")
+    pool = LlmPool(RunContext.open(tmp_project))  # the crew's own models (scripted): settings kept as written
     assembly = assemble(tmp_project, crew, {}, pool, "scripted", run_dir=tmp_project.root / "runs" / "r1")
     agent, task = assembly.agents["dev"], assembly.tasks["build"]
     for field, value in AGENT_SETTINGS.items():
@@ -98,6 +99,25 @@ def test_settings_written_as_data_reach_crewai(tmp_project):
     assert kwargs["planning_llm"] is pool.get("scripted")
     from crewai import Crew
     Crew(**{**kwargs, "tasks": list(assembly.tasks.values())})  # crewai takes them together
+
+
+@pytest.mark.crew
+def test_a_run_on_the_scripted_model_ignores_the_rate_limit_and_bounds_reasoning(tmp_project):
+    # max_rpm: 1 made crewai sleep out a minute per model call: --llm scripted has no provider to spare
+    write_files(tmp_project.crews_dir / "limited", {
+        "config/agents.yaml": "dev: {role: Developer, goal: Build, backstory: Careful., max_rpm: 1, reasoning: true}\n",
+        "config/tasks.yaml": "build: {description: Build it., expected_output: Done., agent: dev}\n",
+        "crew.yaml": "max_rpm: 1\n"})
+    from rolecall.assemble import assemble
+    from rolecall.context import RunContext
+    from rolecall.llm.factory import LlmPool
+    crew = load_crew("limited", tmp_project, llm="scripted")
+    assembly = assemble(tmp_project, crew, {}, LlmPool(RunContext.open(tmp_project), "scripted"), "scripted")
+    assert assembly.agents["dev"].max_rpm is None and "max_rpm" not in assembly.crew_kwargs
+    # crewai refines a reasoning plan until the model calls it ready, unbounded: one attempt offline
+    assert assembly.agents["dev"].planning_config.max_attempts == 1
+    assembly = assemble(tmp_project, crew, {}, LlmPool(RunContext.open(tmp_project)), "scripted")
+    assert assembly.agents["dev"].max_rpm == 1 and assembly.crew_kwargs["max_rpm"] == 1  # its own model: kept
 
 
 def test_paths_in_settings_stay_inside_the_crew(tmp_project):

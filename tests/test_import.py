@@ -650,3 +650,97 @@ def test_import_never_imports_crewai(tmp_path):
             f"print('CREWAI' if 'crewai' in sys.modules else 'CLEAN')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout
     assert out.strip().splitlines()[-1] == "CLEAN"
+
+
+def test_a_module_level_value_built_from_a_missing_package_does_not_stop_the_tools_loading(tmp_project, tmp_path):
+    # tools/vision.py builds a client at import time from a package that is not installed here
+    vision = ('import os\nfrom crewai.tools import tool\nfrom nowhere_vision import Credentials, Model\n\n'
+              'credentials = Credentials(api_key=os.environ.get("VISION_KEY"))\n'
+              'model = Model(credentials=credentials)\nREGION = "eu"\n\n'
+              '@tool("Describe image")\ndef describe_image(path: str) -> str:\n'
+              '    """Describe the image at path."""\n    return model.describe(path, REGION)\n')
+    agents = TWO_AGENTS.replace("config=self.agents_config['researcher'])",
+                                "config=self.agents_config['researcher'], tools=[describe_image])")
+    crew_py = crew_class(agents, TWO_TASKS).replace("import os\n", "import os\nfrom demo.tools.vision import "
+                                                                   "describe_image\n")
+    source = project_with(tmp_path / "demo", crew_py)
+    write_files(source / "src/demo/tools", {"__init__.py": "", "vision.py": vision})
+    report = api.import_project(source, project=tmp_project)
+    tools = (report.folder / "tools.py").read_text(encoding="utf-8")
+    assert "except Exception:\n    credentials = None" in tools
+    assert "except Exception:\n    model = None" in tools  # computed from a guarded value: guarded too
+    assert '\nREGION = "eu"' in tools  # what needs no missing package is copied as written
+    namespace: dict[str, Any] = {}
+    exec(compile(tools, "tools.py", "exec"), namespace)  # the module loads; only the tool fails, when called
+    assert namespace["credentials"] is None and report.ok
+
+
+def test_crew_py_task_order_is_kept_in_crew_yaml_when_tasks_yaml_lists_them_otherwise(tmp_project, tmp_path):
+    # CrewAI runs @task methods in their order; here crew.py defines write_task's input first
+    swapped = "write_task:\n" + TASKS.split("write_task:\n")[1] + TASKS.split("write_task:\n")[0]
+    report = api.import_project(project_with(tmp_path / "demo", crew_class(TWO_AGENTS, TWO_TASKS), tasks=swapped),
+                                project=tmp_project)
+    assert (report.folder / "config/tasks.yaml").read_text(encoding="utf-8") == swapped  # copied unchanged
+    assert crew_yaml(report)["task_order"] == ["research_task", "write_task"]
+    assert report.ok  # write_task's context (research_task) runs before it, as in CrewAI
+    assert list(api.load_crew("demo", tmp_project).tasks) == ["research_task", "write_task"]
+
+
+def test_an_explicit_crew_task_list_gives_the_order_and_what_it_leaves_out_is_noted(tmp_project, tmp_path):
+    crew_py = crew_class(TWO_AGENTS, TWO_TASKS, "tasks=[self.research_task()], process=Process.sequential")
+    report = api.import_project(project_with(tmp_path / "demo", crew_py), project=tmp_project)
+    assert crew_yaml(report)["task_order"] == ["research_task"]
+    assert any("task 'write_task' is not in Crew(tasks=...), so CrewAI would not run it" in n.message
+               for n in report.notes)
+
+
+def test_config_spread_with_double_star_binds_like_config_equals(tmp_project, tmp_path):
+    # `Agent(**self.agents_config['x'])`, and a local copy with a key popped before `Task(**config)`
+    agents = TWO_AGENTS.replace("Agent(config=self.agents_config['researcher'])",
+                                "Agent(**self.agents_config['researcher'], allow_delegation=False)")
+    tasks = TWO_TASKS.replace("""        return Task(config=self.tasks_config['write_task'], agent=self.writer(),""",
+                              """        config = self.tasks_config['write_task'].copy()
+        config.pop('agent', None)
+        return Task(**config, agent=self.writer(),""")
+    report = api.import_project(project_with(tmp_path / "demo", crew_class(agents, tasks)), project=tmp_project)
+    crew = crew_yaml(report)
+    assert crew["agents"]["researcher"] == {"allow_delegation": False}
+    assert crew["tasks"]["write_task"] == {"agent": "writer", "context": ["research_task"]}
+    assert not any("no config=" in n.message or "**mapping" in n.message for n in report.notes)
+    assert report.ok, [p.render() for p in report.problems]
+
+
+def test_model_settings_read_from_the_environment_are_recovered_and_keys_never_copied(tmp_project, tmp_path,
+                                                                                       monkeypatch):
+    monkeypatch.setenv("GROQ_KEY", "k")
+    head = ("from crewai import LLM\nMODEL = os.getenv('WRITER_MODEL', 'openai/gpt-4o-mini')\n"
+            "local = LLM(model='ollama/llama3.2', base_url='http://localhost:11434', api_key='dummy')\n"
+            "hosted = LLM(model='openai/gpt-4o', api_key=os.environ['GROQ_KEY'])\n")
+    agents = TWO_AGENTS.replace("config=self.agents_config['writer'])", "config=self.agents_config['writer'], "
+                                                                        "llm=MODEL)")
+    agents = agents.replace("config=self.agents_config['researcher'])", "config=self.agents_config['researcher'], "
+                                                                        "llm=local)")
+    crew_py = crew_class(agents, TWO_TASKS, "process=Process.sequential, manager_llm=hosted").replace(
+        "import os\n", "import os\n" + head)
+    report = api.import_project(project_with(tmp_path / "demo", crew_py), project=tmp_project)
+    crew = crew_yaml(report)
+    assert crew["agents"]["writer"]["llm"] == "openai/gpt-4o-mini"  # the default os.getenv falls back to
+    assert crew["agents"]["researcher"]["llm"] == {"model": "ollama/llama3.2", "base_url": "http://localhost:11434"}
+    assert crew["manager"]["llm"] == {"model": "openai/gpt-4o", "api_key": "${GROQ_KEY}"}
+    shown = [n.render(report.source) for n in report.notes]
+    assert any("api_key='dummy' is written in crew.py; not copied" in s for s in shown)
+    assert any("became its default 'openai/gpt-4o-mini' (rolecall does not read WRITER_MODEL" in s for s in shown)
+    assert "dummy" not in (report.folder / "crew.yaml").read_text(encoding="utf-8")
+
+
+def test_a_model_set_on_self_in_init_is_what_the_agents_llm_reads(tmp_project, tmp_path):
+    init = """
+    def __init__(self):
+        self.llm = LLM(model='openai/gpt-4o-mini', temperature=0.2)
+"""
+    agents = init + TWO_AGENTS.replace("config=self.agents_config['writer'])",
+                                       "config=self.agents_config['writer'], llm=self.llm)")
+    crew_py = crew_class(agents, TWO_TASKS).replace("import os\n", "import os\nfrom crewai import LLM\n")
+    report = api.import_project(project_with(tmp_path / "demo", crew_py), project=tmp_project)
+    assert crew_yaml(report)["agents"]["writer"]["llm"] == {"model": "openai/gpt-4o-mini", "temperature": 0.2}
+    assert not any("self.llm cannot be read statically" in n.message for n in report.notes)

@@ -114,3 +114,20 @@ def test_manager_llm_and_manager_agent_are_crewai_names_for_manager(tmp_project)
     write_files(tmp_project.crews_dir / "managed", {"crew.yaml": "inputs:\n  topic: {default: tides}\n"
                                                                  "process: hierarchical\nmanager_llm: scripted\n"})
     assert load_crew("managed", tmp_project).manager_llm == "scripted"
+
+
+def test_a_missing_client_package_is_named_as_pip_installs_it(tmp_project, monkeypatch):
+    import importlib.util
+    try:
+        if importlib.util.find_spec("azure.ai.inference") is not None:
+            pytest.skip("azure-ai-inference is installed here")
+    except ModuleNotFoundError:
+        pass
+    monkeypatch.setenv("AZURE_API_KEY", "k")
+    crew_with(tmp_project, "azure_crew", "agents:\n  writer:\n    llm: azure/gpt-4o\n")
+    with pytest.raises(ConfigError) as caught:
+        load_crew("azure_crew", tmp_project)
+    problem = caught.value.problems[0]
+    assert "needs the Python package 'azure-ai-inference', which is not installed" in problem.message
+    assert problem.hint.startswith("pip install azure-ai-inference")  # not `pip install azure`
+    assert load_crew("azure_crew", tmp_project, llm="scripted")  # a run on another model needs no client
