@@ -276,6 +276,7 @@ def local_llm(name: str, profile: ProfileSpec, *, root: Path, env: Mapping[str, 
         threads=profile.threads or cores(),
         adaptive_threads=profile.threads is None,
         max_tokens=profile.max_tokens or DEFAULT_MAX_TOKENS,
-        temperature=profile.temperature if profile.temperature is not None else 0.0)
+        temperature=profile.temperature if profile.temperature is not None else 0.0,
+        native_tools=profile.protocol == "native")
     llm.engine  # noqa: B018 - loads (once per process) and raises ModelUnavailable if it cannot
     return llm
