@@ -29,7 +29,7 @@ REFUSED_CODE = "repeated_call"
 
 def policy_of(tool: Any, binding: str | None) -> Repeat:
     if binding in POLICIES:
-        return binding  # type: ignore[return-value]
+        return binding
     return "allow" if getattr(tool, "idempotent", True) is False else "refuse"
 
 

@@ -110,12 +110,15 @@ _DELEGATION = {sanitized(DELEGATE_TOOL), sanitized(ASK_TOOL)}
 def observed_tools(messages: Iterable[dict[str, Any]]) -> set[str]:
     """Sanitised names of the tools whose answer came back in this conversation.
 
-    Only the assistant's turns count: the system prompt shows the format with an example
-    ``Observation:`` line, and a task's text may quote one.
+    Text protocol: only the assistant's turns count (the system prompt shows the format with
+    an example ``Observation:`` line, and a task's text may quote one). Native calls: crewai's
+    ``tool`` messages, one per call that ran.
     """
     seen = set()
     for message in messages:
-        if message.get("role") == "assistant" and isinstance(message.get("content"), str):
+        if message.get("role") == "tool":
+            seen.add(sanitized(str(message.get("name") or "")))
+        elif message.get("role") == "assistant" and isinstance(message.get("content"), str):
             seen |= {sanitized(name) for name in _RAN.findall(message["content"])}
     return seen
 
@@ -127,6 +130,9 @@ def coworker_answer(messages: Iterable[dict[str, Any]]) -> str | None:
     """The answer the last delegation brought back, as crewai appended it to the manager's step."""
     for message in reversed(list(messages)):
         content = message.get("content")
+        if message.get("role") == "tool":  # native: the delegation's result is the tool message
+            answer = str(content or "").strip()
+            return answer if sanitized(str(message.get("name") or "")) == sanitized(DELEGATE_TOOL) and answer else None
         if message.get("role") == "assistant" and isinstance(content, str):
             ran = _RAN.findall(content)
             found = _OBSERVED.search(content)
@@ -192,6 +198,31 @@ def react_grammar(tools: list[ToolSpec], thought_chars: int = 200, arg_chars: in
     out.add("root", '"Thought: " thought "\\n" step')
     out.add("thought", f"[^\\n]{{1,{thought_chars}}}")
     out.add("step", " | ".join(f"( {s} )" for s in steps))
+    return out.render()
+
+
+def native_grammar(tools: list[ToolSpec], arg_chars: int = 400, final_schema: dict[str, Any] | None = None,
+                   final: bool = True) -> str:
+    """A grammar for one native step: a tool call in the model's own format, or the answer.
+
+    The call is Qwen2.5's ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` with the
+    name one of crewai's (sanitised) function names and the arguments that tool's JSON schema,
+    optional and nullable arguments optional. An answer is text that does not start with
+    ``<``, so it cannot be a malformed call; a structured task's answer is its JSON.
+    """
+    if not final and not tools:
+        raise ValueError("a step with neither a tool nor a final answer")
+    out = _Rules()
+    steps = []
+    for i, tool in enumerate(tools):
+        schema = _restrict_coworker(tool.schema, tool.coworkers)
+        args = out.schema(schema, f"tool{i}-args", schema, string_cap=arg_chars)
+        name = _literal(_json(sanitized(tool.name)))
+        steps.append(f'"<tool_call>\\n{{\\"name\\": " {name} ", \\"arguments\\": " {args} "}}\\n</tool_call>"')
+    if final:
+        steps.append(out.schema(final_schema, "final-json", final_schema) if final_schema else "answer")
+        out.add("answer", r"[^<\x00] [^\x00]*")
+    out.add("root", " | ".join(f"( {s} )" for s in steps))
     return out.render()
 
 
