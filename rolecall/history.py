@@ -84,7 +84,7 @@ def render_run(store: RunStore, run_id: str) -> str:
         lines += ["", "tool calls:"]
         lines += [f"  {c['task']}: {c['agent']} {c['tool']}({c['arguments']}) {outcome(c['error'])}"
                   + (f" -> {c['result_chars']} chars" if c["result_chars"] is not None else "")
-                  + (f": {c['error']}" if c["error"] else "") for c in tools]
+                  + (f": {c['error'].removeprefix('refused: ')}" if c["error"] else "") for c in tools]
     lines += ["", "model calls by agent:"]
     for agent in sorted({c["agent"] or "?" for c in calls}):
         used = Usage.of(c for c in calls if (c["agent"] or "?") == agent)
