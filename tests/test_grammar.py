@@ -317,3 +317,67 @@ def test_a_task_naming_one_coworker_goes_to_that_coworker() -> None:
     assert delegate.coworkers == ["Flight Agent"] and flights == tools[1]
     for text in ("Flights go to the Flight Agent, hotels to the Hotel Agent.", "Plan the trip."):
         assert named_coworker(tools, text) == tools  # several or none named: the manager chooses
+
+
+# --- native function calls (the default for the local model) ------------------------------
+class Transfer(BaseModel):
+    recipient: str
+    amount: float
+    subject: str | None = None  # optional and nullable: may be left out, or null
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+def native_call(name: str, arguments: dict[str, Any]) -> str:
+    return f'<tool_call>\n{{"name": "{name}", "arguments": {json.dumps(arguments)}}}\n</tool_call>'
+
+
+def test_native_calls_follow_each_tools_own_schema(vocab: Any) -> None:
+    from rolecall.llm.grammar import native_grammar
+    pay, balance = Tool("Send Money", Transfer), Tool("get_balance", NoArgs)
+    grammar = native_grammar(tool_specs([pay, balance]))
+    assert accepts(vocab, grammar, native_call("send_money", {"recipient": "GB29", "amount": 42.5}))
+    assert accepts(vocab, grammar, native_call("send_money", {"recipient": "GB29", "amount": 1, "subject": None}))
+    assert accepts(vocab, grammar, native_call("get_balance", {}))
+    assert accepts(vocab, grammar, "The balance is 1,810.00 EUR.")
+    # crewai's sanitised name only; no invented argument; no argument left out that is required
+    assert not accepts(vocab, grammar, native_call("Send Money", {"recipient": "GB29", "amount": 1}))
+    assert not accepts(vocab, grammar, native_call("get_balance", {"iban": "123"}))
+    assert not accepts(vocab, grammar, native_call("send_money", {"amount": 1}))
+    assert not accepts(vocab, grammar, "<tool_call> half a call")  # an answer cannot start like a call
+
+
+def test_native_call_before_the_answer_when_the_agent_holds_tools(vocab: Any) -> None:
+    from rolecall.llm.grammar import native_grammar
+    allowed, final = next_steps(tool_specs([SEARCH]), conversation(), Shape())
+    grammar = native_grammar(allowed, final=final)
+    assert not accepts(vocab, grammar, "An invented answer.")
+    assert accepts(vocab, grammar, native_call("search_knowledge", {"query": "sodium"}))
+
+
+def test_native_results_count_as_observed_and_carry_the_coworkers_answer() -> None:
+    from rolecall.llm.grammar import observed_tools
+    messages = [*conversation(), {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "delegate_work_to_coworker",
+                                                                  "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "name": "delegate_work_to_coworker", "content": "five facts"}]
+    assert observed_tools(messages) == {"delegate_work_to_coworker"}
+    assert coworker_answer(messages) == "five facts"
+    assert next_steps(tool_specs([DELEGATE]), messages, MANAGER) == ([], True)
+
+
+def test_native_messages_reach_the_chat_template_in_qwens_tool_format() -> None:
+    from rolecall.llm.native import chat, parsed
+    turns = chat([{"role": "system", "content": "You are Clerk."},
+                  {"role": "assistant", "content": None, "tool_calls": [
+                      {"id": "c1", "type": "function", "function": {"name": "get_balance", "arguments": "{}"}}]},
+                  {"role": "tool", "tool_call_id": "c1", "name": "get_balance", "content": "1810"}], "SIGNATURES")
+    assert "<tools>\nSIGNATURES\n</tools>" in turns[0]["content"]
+    assert turns[1] == {"role": "assistant", "content": '<tool_call>\n{"name": "get_balance", "arguments": {}}\n'
+                                                         "</tool_call>"}
+    assert turns[2] == {"role": "user", "content": "<tool_response>\n1810\n</tool_response>"}
+    [call] = parsed(native_call("send_money", {"recipient": "Final Answer: x", "amount": 1}))
+    assert (call.name, call.arguments) == ("send_money", {"recipient": "Final Answer: x", "amount": 1})
+    assert parsed("The balance is 1810.") is None

@@ -318,7 +318,9 @@ class _Rules:
     def _object(self, node: dict[str, Any], hint: str, root: dict[str, Any], depth: int, cap: int = 0) -> str:
         props: dict[str, Any] = node.get("properties") or {}
         if not props:
-            return "object"
+            # a tool without arguments takes exactly {}: a generic object let the 0.5B model
+            # invent an "iban" for get_balance() and write digits until max_tokens
+            return '"{" ws "}"' if node.get("type") == "object" and not node.get("additionalProperties") else "object"
         wanted = set(node.get("required") or [])
         member = {k: f"{_literal(_json(k))} ws \":\" ws {self.schema(props[k], f'{hint}-{k}', root, depth + 1, cap)}"
                   for k in props}

@@ -193,7 +193,12 @@ class LocalLLM(RolecallLLM):
         """
         block = native.signatures(specs, native.descriptions(ctx.tools))
         grammar = native_grammar(allowed, arg_chars=ARG_CHARS, final_schema=final_schema, final=final)
-        out = self.generate(native.chat(ctx.messages, block), grammar, tidy=final_schema is None, stop=False)
+        chat = native.chat(ctx.messages, block)
+        out = self.generate(chat, grammar, tidy=final_schema is None, stop=False)
+        if out.finish_reason == "length" and out.text.startswith("<"):
+            # a call cut off by max_tokens is no call and no answer; its strings are capped, so
+            # twice the room finishes it
+            out = self.generate(chat, grammar, max_tokens=2 * (self.max_tokens or DEFAULT_MAX_TOKENS), stop=False)
         calls = native.parsed(out.text)
         if calls is not None:
             return Completion("", out.prompt_tokens, out.completion_tokens, tool_calls=calls)
