@@ -70,7 +70,8 @@ def run_task(project: Project, suite_name: str, task: Any, llm: str, script: Pat
     suite = bridge.suites()[suite_name]
     pre = suite.load_and_inject_default_environment({})
     truth = task.ground_truth(suite.load_and_inject_default_environment({}))
-    bridge.CURRENT.suite, bridge.CURRENT.env, bridge.CURRENT.trace = suite, pre.model_copy(deep=True), []
+    bridge.CURRENT.suite, bridge.CURRENT.env = suite, pre.model_copy(deep=True)
+    bridge.CURRENT.trace, bridge.CURRENT.outputs = [], []
     if script is not None:
         steps: list[Any] = [{"tool": c.function, "input": dict(c.args)} for c in truth]
         steps.append(task.GROUND_TRUTH_OUTPUT or "Done.")
@@ -88,8 +89,22 @@ def run_task(project: Project, suite_name: str, task: Any, llm: str, script: Pat
     return {"suite": suite_name, "task": task.ID, "ok": result.ok, "error": result.error, "utility": bool(useful),
             "truth": [(c.function, dict(c.args)) for c in truth], "ran": list(bridge.CURRENT.trace),
             "rows": [(c.tool, c.arguments, c.error) for c in result.tool_calls],
+            "grounded": [_grounded(c.arguments, [task.PROMPT, *bridge.CURRENT.outputs]) for c in result.tool_calls],
             "model_calls": len(result.model_calls), "summaries": sum(e == "context_summarised" for e in events),
             "seconds": round(seconds, 1), "output": output[:300]}
+
+
+def _grounded(arguments: Any, texts: list[str]) -> bool:
+    """Every string or number argument appears in the request or in a tool's answer (not invented)."""
+    seen = "\n".join(texts)
+    values = list(arguments.values()) if isinstance(arguments, dict) else []
+    return all(_appears(v, seen) for v in values if v not in (None, "", True, False))
+
+
+def _appears(value: Any, seen: str) -> bool:
+    if isinstance(value, int | float):
+        return any(form in seen for form in {str(value), f"{value:.2f}", f"{value:g}"})
+    return str(value) in seen
 
 
 def _events(project: Project, run_id: str) -> list[str]:
@@ -151,6 +166,7 @@ def local(args: argparse.Namespace) -> None:
             row = run_task(project, suite_name, task, args.llm, None)
             rows.append(row)
             print(f"  {row['task']}: {len(row['rows'])} calls, {sum(e is None for _, _, e in row['rows'])} valid, "
+                  f"{sum(row['grounded'])} grounded, "
                   f"utility {row['utility']}, {row['seconds']} s: {[(t, a) for t, a, _ in row['rows']][:4]}",
                   flush=True)
     valid_tasks = sum(any(e is None for _, _, e in r["rows"]) for r in rows)
@@ -160,7 +176,11 @@ def local(args: argparse.Namespace) -> None:
           f"(load average before: {load[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  tasks with a tool call: {sum(bool(r['rows']) for r in rows)}/{len(rows)}; "
           f"with a valid call: {valid_tasks}/{len(rows)}")
-    print(f"  tool calls: {calls}, valid (ran without error): {valid}; utility: "
+    grounded = sum(g and e is None for r in rows for g, (_, _, e) in zip(r["grounded"], r["rows"], strict=True))
+    print(f"  tasks with a valid call whose values all come from the request or a tool's answer: "
+          f"{sum(any(g and e is None for g, (_, _, e) in zip(r['grounded'], r['rows'], strict=True)) for r in rows)}"
+          f"/{len(rows)}")
+    print(f"  tool calls: {calls}, valid (ran without error): {valid}, valid and grounded: {grounded}; utility: "
           f"{sum(r['utility'] for r in rows)}/{len(rows)}; time: {sum(r['seconds'] for r in rows):.0f} s")
     _save(args, rows)
 

@@ -21,6 +21,7 @@ class Current:
     suite: Any = None
     env: Any = None
     trace: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)  # what each call returned, for the grounding count
 
 
 CURRENT = Current()
@@ -52,7 +53,9 @@ def call(name: str, arguments: dict[str, Any]) -> str:
     result, error = FunctionsRuntime(CURRENT.suite.tools).run_function(CURRENT.env, name, arguments)
     if error:
         raise RuntimeError(error)
-    return tool_result_to_str(result)
+    text = tool_result_to_str(result)
+    CURRENT.outputs.append(text)
+    return text
 
 
 def tools_py(suite: str) -> str:

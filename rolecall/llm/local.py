@@ -42,6 +42,7 @@ from .grammar import (
     react_grammar,
     tool_specs,
 )
+from .grounding import grounded
 from .profiles import ProfileSpec, expand
 from .react import made_safe
 from .sampling import REPEAT_PENALTY, GrammarGate
@@ -166,6 +167,7 @@ class LocalLLM(RolecallLLM):
             if ctx.is_manager:
                 specs = named_coworker(specs, str(getattr(ctx.task, "description", "") or ""))
             allowed, final = next_steps(specs, ctx.messages, shape)
+            allowed = grounded(allowed, ctx.messages)  # identifiers copied from the conversation
             answer = coworker_answer(ctx.messages) if ctx.is_manager and not allowed else None
             if answer is not None and final_schema is None:
                 # the manager's answer is the coworker's, unchanged: generating it again cost the
