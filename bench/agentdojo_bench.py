@@ -71,7 +71,8 @@ def run_task(project: Project, suite_name: str, task: Any, llm: str, script: Pat
     pre = suite.load_and_inject_default_environment({})
     truth = task.ground_truth(suite.load_and_inject_default_environment({}))
     bridge.CURRENT.suite, bridge.CURRENT.env = suite, pre.model_copy(deep=True)
-    bridge.CURRENT.trace, bridge.CURRENT.outputs = [], []
+    bridge.CURRENT.trace, bridge.CURRENT.outputs, bridge.CURRENT.grounded = [], [], []
+    bridge.CURRENT.prompt = task.PROMPT
     if script is not None:
         steps: list[Any] = [{"tool": c.function, "input": dict(c.args)} for c in truth]
         steps.append(task.GROUND_TRUTH_OUTPUT or "Done.")
@@ -89,22 +90,9 @@ def run_task(project: Project, suite_name: str, task: Any, llm: str, script: Pat
     return {"suite": suite_name, "task": task.ID, "ok": result.ok, "error": result.error, "utility": bool(useful),
             "truth": [(c.function, dict(c.args)) for c in truth], "ran": list(bridge.CURRENT.trace),
             "rows": [(c.tool, c.arguments, c.error) for c in result.tool_calls],
-            "grounded": [_grounded(c.arguments, [task.PROMPT, *bridge.CURRENT.outputs]) for c in result.tool_calls],
+            "grounded": list(bridge.CURRENT.grounded),
             "model_calls": len(result.model_calls), "summaries": sum(e == "context_summarised" for e in events),
             "seconds": round(seconds, 1), "output": output[:300]}
-
-
-def _grounded(arguments: Any, texts: list[str]) -> bool:
-    """Every string or number argument appears in the request or in a tool's answer (not invented)."""
-    seen = "\n".join(texts)
-    values = list(arguments.values()) if isinstance(arguments, dict) else []
-    return all(_appears(v, seen) for v in values if v not in (None, "", True, False))
-
-
-def _appears(value: Any, seen: str) -> bool:
-    if isinstance(value, int | float):
-        return any(form in seen for form in {str(value), f"{value:.2f}", f"{value:g}"})
-    return str(value) in seen
 
 
 def _events(project: Project, run_id: str) -> list[str]:
@@ -176,10 +164,9 @@ def local(args: argparse.Namespace) -> None:
           f"(load average before: {load[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  tasks with a tool call: {sum(bool(r['rows']) for r in rows)}/{len(rows)}; "
           f"with a valid call: {valid_tasks}/{len(rows)}")
-    grounded = sum(g and e is None for r in rows for g, (_, _, e) in zip(r["grounded"], r["rows"], strict=True))
-    print(f"  tasks with a valid call whose values all come from the request or a tool's answer: "
-          f"{sum(any(g and e is None for g, (_, _, e) in zip(r['grounded'], r['rows'], strict=True)) for r in rows)}"
-          f"/{len(rows)}")
+    grounded = sum(sum(r["grounded"]) for r in rows)
+    print(f"  tasks with a valid call whose values all come from the request or an earlier tool answer: "
+          f"{sum(any(r['grounded']) for r in rows)}/{len(rows)}")
     print(f"  tool calls: {calls}, valid (ran without error): {valid}, valid and grounded: {grounded}; utility: "
           f"{sum(r['utility'] for r in rows)}/{len(rows)}; time: {sum(r['seconds'] for r in rows):.0f} s")
     _save(args, rows)

@@ -21,7 +21,9 @@ class Current:
     suite: Any = None
     env: Any = None
     trace: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    outputs: list[str] = field(default_factory=list)  # what each call returned, for the grounding count
+    prompt: str = ""
+    outputs: list[str] = field(default_factory=list)  # what each call returned
+    grounded: list[bool] = field(default_factory=list)  # per call that ran: its values were all seen before
 
 
 CURRENT = Current()
@@ -53,9 +55,22 @@ def call(name: str, arguments: dict[str, Any]) -> str:
     result, error = FunctionsRuntime(CURRENT.suite.tools).run_function(CURRENT.env, name, arguments)
     if error:
         raise RuntimeError(error)
+    CURRENT.grounded.append(grounded(arguments, [CURRENT.prompt, *CURRENT.outputs]))
     text = tool_result_to_str(result)
     CURRENT.outputs.append(text)
     return text
+
+
+def grounded(arguments: dict[str, Any], texts: list[str]) -> bool:
+    """Every string or number argument appears in the request or an earlier tool answer (not invented)."""
+    seen = "\n".join(texts)
+    return all(_appears(v, seen) for v in arguments.values() if v not in (None, "", True, False))
+
+
+def _appears(value: Any, seen: str) -> bool:
+    if isinstance(value, int | float):
+        return any(form in seen for form in {str(value), f"{value:.2f}", f"{value:g}"})
+    return str(value) in seen
 
 
 def tools_py(suite: str) -> str:

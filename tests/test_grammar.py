@@ -396,3 +396,20 @@ def test_identifier_arguments_only_copy_values_the_conversation_holds(vocab: Any
     assert not accepts(vocab, grammar, native_call("send_money", {**copied, "recipient": "12345678901234567890"}))
     assert not accepts(vocab, grammar, native_call("send_money", {**copied, "recipient": "XX00EXAMPLE1"}))
     assert accepts(vocab, grammar, native_call("read", {"query": "anything at all"}))  # not an identifier
+    # an argument of a kind takes only values of that kind: a file name is no recipient and no date
+    assert not accepts(vocab, grammar, native_call("send_money", {**copied, "recipient": "bill-december-2023.txt"}))
+
+
+class Dated(BaseModel):
+    date: str
+
+
+def test_a_date_argument_copies_a_date_or_stays_free(vocab: Any) -> None:
+    from rolecall.llm.grammar import native_grammar
+    from rolecall.llm.grounding import grounded
+    task = [{"role": "user", "content": "Pay 'bill.txt' on 2022-03-01 please"}]
+    grammar = native_grammar(grounded(tool_specs([Tool("plan", Dated)]), task))
+    assert accepts(vocab, grammar, native_call("plan", {"date": "2022-03-01"}))
+    assert not accepts(vocab, grammar, native_call("plan", {"date": "bill.txt"}))
+    free = native_grammar(grounded(tool_specs([Tool("plan", Dated)]), [{"role": "user", "content": "Pay it soon"}]))
+    assert accepts(vocab, free, native_call("plan", {"date": "tomorrow"}))  # nothing to copy: not forced

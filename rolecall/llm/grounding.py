@@ -21,6 +21,16 @@ _IDENTIFIER = re.compile(r"(^|_)(iban|recipient|file|filename|path|id|ids|date|e
 _QUOTED = re.compile(r"'([^'\n]{1,80})'|\"([^\"\n]{1,80})\"")
 _TOKEN = re.compile(r"[^\s'\"`(),;<>\[\]{}]+")
 _FIELD = re.compile(r"^\s*-?\s*[A-Za-z_][\w ]{0,30}:\s+(.{1,80}?)\s*$", re.M)
+# what a value must look like for an argument of this kind; any other identifier takes a short
+# value that is none of these (a date, a file name or a percentage is no IBAN and no user)
+_SHAPES = {
+    "date": re.compile(r"^\d{4}-\d{2}-\d{2}([ T][\d:.]+Z?)?$"),
+    "email": re.compile(r"^[^@\s]+@[^@\s]+\.\w+$"),
+    "url": re.compile(r"^(https?://|www\.)\S+$"),
+    "file": re.compile(r"^[^\s]+\.[A-Za-z0-9]{1,5}$|/"),
+}
+_KINDS = {"date": "date", "email": "email", "emails": "email", "url": "url", "link": "url",
+          "file": "file", "filename": "file", "path": "file"}
 MAX_VALUES = 60
 
 
@@ -58,8 +68,19 @@ def _limited(schema: dict[str, Any], values: list[str]) -> dict[str, Any]:
         return schema
     out = {}
     for name, node in props.items():
-        out[name] = _enum(node, values) if _IDENTIFIER.search(name.lower()) else node
+        found = _IDENTIFIER.search(name.lower())
+        fitting = _fitting(found.group(2), values) if found else []
+        out[name] = _enum(node, fitting) if fitting else node
     return {**schema, "properties": out}
+
+
+def _fitting(kind_word: str, values: list[str]) -> list[str]:
+    """The values that can be an argument of this kind: a date for a date, a file name for a path."""
+    kind = _KINDS.get(kind_word)
+    if kind is not None:
+        return [v for v in values if _SHAPES[kind].search(v)]
+    return [v for v in values if len(v.split()) <= 4 and not v.endswith("%")
+            and not any(shape.search(v) for k, shape in _SHAPES.items() if k != "url")]
 
 
 def _enum(node: Any, values: list[str]) -> Any:
