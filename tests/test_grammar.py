@@ -413,3 +413,19 @@ def test_a_date_argument_copies_a_date_or_stays_free(vocab: Any) -> None:
     assert not accepts(vocab, grammar, native_call("plan", {"date": "bill.txt"}))
     free = native_grammar(grounded(tool_specs([Tool("plan", Dated)]), [{"role": "user", "content": "Pay it soon"}]))
     assert accepts(vocab, free, native_call("plan", {"date": "tomorrow"}))  # nothing to copy: not forced
+
+
+def test_a_tool_whose_identifier_is_not_known_yet_waits_for_one_that_finds_it() -> None:
+    from rolecall.llm.grounding import grounded
+
+    class Pay(BaseModel):
+        recipient: str
+        amount: float
+
+    class Read(BaseModel):
+        file_path: str
+    tools = tool_specs([Tool("send_money", Pay), Tool("read_file", Read)])
+    task = [{"role": "user", "content": "Can you please pay the bill 'bill-december-2023.txt' for me?"}]
+    assert [t.name for t in grounded(tools, task)] == ["read_file"]
+    read = [*task, {"role": "tool", "name": "read_file", "content": "IBAN: UK12345678901234567890\nTotal: 98.70"}]
+    assert [t.name for t in grounded(tools, read)] == ["send_money", "read_file"]

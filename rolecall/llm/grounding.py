@@ -35,11 +35,30 @@ MAX_VALUES = 60
 
 
 def grounded(tools: list[ToolSpec], messages: list[dict[str, Any]]) -> list[ToolSpec]:
-    """``tools`` with each identifier argument limited to the values the conversation holds."""
+    """``tools`` with each identifier argument limited to the values the conversation holds.
+
+    A tool that needs an identifier the conversation does not hold yet (``send_money`` before
+    any IBAN was seen) waits: the step calls another tool (``read_file`` of the bill named in
+    the task), whose answer may hold it. Only if every tool waits does none.
+    """
     values = candidates(messages)
-    if not values:
-        return tools
-    return [replace(t, schema=_limited(t.schema, values)) if not t.coworkers else t for t in tools]
+    ready = [t for t in tools if t.coworkers or not _missing(t.schema, values)]
+    return [replace(t, schema=_limited(t.schema, values)) if not t.coworkers else t for t in ready or tools]
+
+
+def _missing(schema: dict[str, Any], values: list[str]) -> list[str]:
+    """Required identifier arguments with no value of their kind in the conversation."""
+    props = schema.get("properties") or {}
+    out = []
+    for name in schema.get("required") or []:
+        found = _IDENTIFIER.search(name.lower())
+        if found and _is_text(props.get(name)) and not _fitting(found.group(2), values):
+            out.append(name)
+    return out
+
+
+def _is_text(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("type") == "string" and "enum" not in node
 
 
 def candidates(messages: list[dict[str, Any]]) -> list[str]:
