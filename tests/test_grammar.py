@@ -347,6 +347,7 @@ def test_native_calls_follow_each_tools_own_schema(vocab: Any) -> None:
     assert not accepts(vocab, grammar, native_call("get_balance", {"iban": "123"}))
     assert not accepts(vocab, grammar, native_call("send_money", {"amount": 1}))
     assert not accepts(vocab, grammar, "<tool_call> half a call")  # an answer cannot start like a call
+    assert not accepts(vocab, grammar, '{"name": "send_money", "arguments": {"amount": 1}}')  # nor be one
 
 
 def test_native_call_before_the_answer_when_the_agent_holds_tools(vocab: Any) -> None:
