@@ -378,7 +378,7 @@ def test_native_messages_reach_the_chat_template_in_qwens_tool_format() -> None:
     assert "<tools>\nSIGNATURES\n</tools>" in turns[0]["content"]
     assert turns[1] == {"role": "assistant", "content": '<tool_call>\n{"name": "get_balance", "arguments": {}}\n'
                                                          "</tool_call>"}
-    assert turns[2] == {"role": "user", "content": "<tool_response>\n1810\n</tool_response>"}
+    assert turns[2]["content"].startswith("<tool_response>\n1810\n</tool_response>\n")  # then crewai's question
     [call] = parsed(native_call("send_money", {"recipient": "Final Answer: x", "amount": 1}))
     assert (call.name, call.arguments) == ("send_money", {"recipient": "Final Answer: x", "amount": 1})
     assert parsed("The balance is 1810.") is None
@@ -430,3 +430,15 @@ def test_a_tool_whose_identifier_is_not_known_yet_waits_for_one_that_finds_it() 
     assert [t.name for t in grounded(tools, task)] == ["read_file"]
     read = [*task, {"role": "tool", "name": "read_file", "content": "IBAN: UK12345678901234567890\nTotal: 98.70"}]
     assert [t.name for t in grounded(tools, read)] == ["send_money", "read_file"]
+
+
+def test_the_tool_just_called_is_not_offered_again_straight_away() -> None:
+    from rolecall.llm.grammar import not_again
+    tools = tool_specs([SEARCH, FLIGHTS])
+    called = [*conversation(), {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "search_knowledge", "arguments": "{}"}}]},
+              {"role": "tool", "tool_call_id": "c1", "name": "search_knowledge", "content": "found"}]
+    assert [t.name for t in not_again(tools, called, final=True)] == ["flight_search"]
+    assert [t.name for t in not_again(tools[:1], called, final=True)] == []  # then the answer
+    assert [t.name for t in not_again(tools[:1], called, final=False)] == ["search_knowledge"]  # never a dead end
+    assert [t.name for t in not_again(tools, conversation(), final=True)] == ["search_knowledge", "flight_search"]

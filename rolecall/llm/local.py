@@ -39,6 +39,7 @@ from .grammar import (
     named_coworker,
     native_grammar,
     next_steps,
+    not_again,
     react_grammar,
     tool_specs,
 )
@@ -167,7 +168,7 @@ class LocalLLM(RolecallLLM):
             if ctx.is_manager:
                 specs = named_coworker(specs, str(getattr(ctx.task, "description", "") or ""))
             allowed, final = next_steps(specs, ctx.messages, shape)
-            allowed = grounded(allowed, ctx.messages)  # identifiers copied from the conversation
+            allowed = grounded(not_again(allowed, ctx.messages, final), ctx.messages)  # copied, not invented
             answer = coworker_answer(ctx.messages) if ctx.is_manager and not allowed else None
             if answer is not None and final_schema is None:
                 # the manager's answer is the coworker's, unchanged: generating it again cost the
@@ -202,6 +203,13 @@ class LocalLLM(RolecallLLM):
             # twice the room finishes it
             out = self.generate(chat, grammar, max_tokens=2 * (self.max_tokens or DEFAULT_MAX_TOKENS), stop=False)
         calls = native.parsed(out.text)
+        if calls is None and allowed and native.meant_call(out.text, allowed):
+            # the model wrote a call as answer text (```json {"name": ...}): it meant to call, so
+            # the call is generated again in the tool's format, under its schema
+            again = self.generate(chat, native_grammar(allowed, arg_chars=ARG_CHARS, final=False), stop=False)
+            out = Generated(again.text, out.prompt_tokens + again.prompt_tokens,
+                            out.completion_tokens + again.completion_tokens, again.finish_reason)
+            calls = native.parsed(out.text)
         if calls is not None:
             return Completion("", out.prompt_tokens, out.completion_tokens, tool_calls=calls)
         return Completion(out.text.strip(), out.prompt_tokens, out.completion_tokens)

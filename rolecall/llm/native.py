@@ -121,6 +121,12 @@ def parsed(text: str) -> list[ToolCall] | None:
     return [ToolCall(str(call.get("name") or ""), call["arguments"])]
 
 
+def meant_call(text: str, tools: list[ToolSpec]) -> bool:
+    """Whether an answer is really a call written as text: a JSON ``"name"`` of one of ``tools``."""
+    names = {sanitized(t.name) for t in tools}
+    return any(f'"name": "{name}"' in text or f'"name":"{name}"' in text for name in names)
+
+
 def tokens_text(openai_tools: list[Any] | None) -> str:
     """What the tools add to a prompt, for counting."""
     return json.dumps(openai_tools or [], ensure_ascii=False)
