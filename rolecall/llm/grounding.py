@@ -52,7 +52,8 @@ def _missing(schema: dict[str, Any], values: list[str]) -> list[str]:
     out = []
     for name in schema.get("required") or []:
         found = _IDENTIFIER.search(name.lower())
-        if found and _is_text(props.get(name)) and not _fitting(found.group(2), values):
+        # a date is often a new one (when to pay), so a missing date holds nothing back
+        if found and found.group(2) != "date" and _is_text(props.get(name)) and not _fitting(found.group(2), values):
             out.append(name)
     return out
 
