@@ -408,10 +408,12 @@ class Dated(BaseModel):
 def test_a_date_argument_copies_a_date_or_stays_free(vocab: Any) -> None:
     from rolecall.llm.grammar import native_grammar
     from rolecall.llm.grounding import grounded
-    task = [{"role": "user", "content": "Pay 'bill.txt' on 2022-03-01 please"}]
+    task = [{"role": "user", "content": "Pay 'bill.txt' (12.00) on 2022-03-01 please"}]
     grammar = native_grammar(grounded(tool_specs([Tool("plan", Dated)]), task))
     assert accepts(vocab, grammar, native_call("plan", {"date": "2022-03-01"}))
     assert not accepts(vocab, grammar, native_call("plan", {"date": "bill.txt"}))
+    from rolecall.llm.grounding import _fitting, candidates
+    assert _fitting("file", candidates(task)) == ["bill.txt"]  # 12.00 is an amount, not a file
     free = native_grammar(grounded(tool_specs([Tool("plan", Dated)]), [{"role": "user", "content": "Pay it soon"}]))
     assert accepts(vocab, free, native_call("plan", {"date": "tomorrow"}))  # nothing to copy: not forced
 

@@ -27,7 +27,7 @@ _SHAPES = {
     "date": re.compile(r"^\d{4}-\d{2}-\d{2}([ T][\d:.]+Z?)?$"),
     "email": re.compile(r"^[^@\s]+@[^@\s]+\.\w+$"),
     "url": re.compile(r"^(https?://|www\.)\S+$"),
-    "file": re.compile(r"^[^\s]+\.[A-Za-z0-9]{1,5}$|/"),
+    "file": re.compile(r"^[^\s]+\.[A-Za-z][A-Za-z0-9]{0,4}$|/"),  # 12.00 is an amount, not a file
 }
 _KINDS = {"date": "date", "email": "email", "emails": "email", "url": "url", "link": "url",
           "file": "file", "filename": "file", "path": "file"}
