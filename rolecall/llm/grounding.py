@@ -31,6 +31,7 @@ _SHAPES = {
 }
 _KINDS = {"date": "date", "email": "email", "emails": "email", "url": "url", "link": "url",
           "file": "file", "filename": "file", "path": "file"}
+_DECIMAL = re.compile(r"^[-+]?\d+\.\d+$")  # an amount (5.29) is no recipient, user or id
 MAX_VALUES = 60
 
 
@@ -99,7 +100,7 @@ def _fitting(kind_word: str, values: list[str]) -> list[str]:
     kind = _KINDS.get(kind_word)
     if kind is not None:
         return [v for v in values if _SHAPES[kind].search(v)]
-    return [v for v in values if len(v.split()) <= 4 and not v.endswith("%")
+    return [v for v in values if len(v.split()) <= 4 and not v.endswith("%") and not _DECIMAL.match(v)
             and not any(shape.search(v) for k, shape in _SHAPES.items() if k != "url")]
 
 
