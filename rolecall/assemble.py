@@ -20,6 +20,7 @@ from . import retrieval, toolbox
 from .definition import AgentDef, CrewDefinition, TaskDef, ToolUse
 from .llm.factory import LlmPool
 from .project import Project
+from .repeats import RepeatGate, policy_of
 from .spec import InlineSchema, PlanningSpec
 from .template import fill
 from .tool_guard import constructor_paths, guard
@@ -171,6 +172,7 @@ class _ToolMaker:
 
     def __init__(self, crew: CrewDefinition, workspace: Workspace):
         self.crew, self.workspace = crew, workspace
+        self.gate = RepeatGate()  # one per run: "the previous call" is the task's, whichever tool made it
 
     def __call__(self, use: ToolUse) -> Any:
         info = self.crew.toolbox.get(use.name)
@@ -180,7 +182,7 @@ class _ToolMaker:
             kwargs = constructor_paths(info.name, kwargs, self.workspace)
         base_dir = os.path.commonpath([str(p) for p in self.workspace.readable])
         tool = toolbox.build(info, kwargs, crew_dir=self.crew.package.path, base_dir=base_dir)
-        return guard(tool, self.workspace)
+        return guard(tool, self.workspace, policy_of(tool, use.repeat), self.gate)
 
 
 def schema_class(crew: CrewDefinition, schema: str | InlineSchema) -> type[BaseModel]:

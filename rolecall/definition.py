@@ -13,6 +13,7 @@ from typing import Any
 from .discover import CrewPackage
 from .llm.profiles import ProfileSpec
 from .problem import Problem
+from .repeats import KEY as REPEAT_KEY
 from .spec import AgentSpec, CrewSpec, InlineSchema, InputSpec, TaskSpec, ToolRef
 from .toolbox import Toolbox
 
@@ -23,13 +24,15 @@ class ToolUse:
 
     name: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    repeat: Any = None  # "allow" | "refuse" from the binding's reserved ``repeat`` key (repeats.py)
 
     @classmethod
     def parse(cls, ref: ToolRef) -> ToolUse:
         if isinstance(ref, str):
             return cls(ref)
         ((name, kwargs),) = ref.items()
-        return cls(name, dict(kwargs or {}))
+        kwargs = dict(kwargs or {})
+        return cls(name, kwargs, kwargs.pop(REPEAT_KEY, None))
 
 
 @dataclass

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import format as fmt
+from .repeats import outcome
 from .status import RunStatus
 from .usage import Usage
 
@@ -81,9 +82,9 @@ def render_run(store: RunStore, run_id: str) -> str:
     tools = store.tool_calls(run_id)
     if tools:
         lines += ["", "tool calls:"]
-        lines += [f"  {c['task']}: {c['agent']} {c['tool']}({c['arguments']})"
+        lines += [f"  {c['task']}: {c['agent']} {c['tool']}({c['arguments']}) {outcome(c['error'])}"
                   + (f" -> {c['result_chars']} chars" if c["result_chars"] is not None else "")
-                  + (f" ERROR {c['error']}" if c["error"] else "") for c in tools]
+                  + (f": {c['error'].removeprefix('refused: ')}" if c["error"] else "") for c in tools]
     lines += ["", "model calls by agent:"]
     for agent in sorted({c["agent"] or "?" for c in calls}):
         used = Usage.of(c for c in calls if (c["agent"] or "?") == agent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +44,17 @@ class Recorder:
         self.tool_calls: list[ToolCall] = []
         self.model_calls: list[ModelCall] = []
         self._started: dict[str, float] = {}  # model call id -> perf_counter at start
+        # crewai's native calls name tools by their sanitised name; the store keeps the name the crew gave
+        self.tool_names = {delegation.sanitized(n): n for n in (delegation.DELEGATE_TOOL, delegation.ASK_TOOL)}
+        self._summarising: tuple[str | None, str | None] | None = None  # (task, agent role) being summarised
         self._lock = threading.RLock()
         self.run_dir.mkdir(parents=True, exist_ok=True)
+
+    def know_tools(self, names: Iterable[str]) -> None:
+        self.tool_names.update({delegation.sanitized(n): n for n in names})
+
+    def tool_name(self, name: str) -> str:
+        return self.tool_names.get(delegation.sanitized(name), name)
 
     def agent_key(self, role: str | None) -> str | None:
         return self.role_keys.get((role or "").strip(), role)
@@ -57,7 +66,14 @@ class Recorder:
     def listening(self) -> Iterator[Recorder]:
         from crewai.events import crewai_event_bus
         from crewai.events.base_events import BaseEvent
-        from crewai.events.types.llm_events import LLMCallCompletedEvent, LLMCallFailedEvent, LLMCallStartedEvent
+        from crewai.events.types.llm_events import (
+            ContextWindowSummarizationCompletedEvent,
+            ContextWindowSummarizationFailedEvent,
+            ContextWindowSummarizationStartedEvent,
+            LLMCallCompletedEvent,
+            LLMCallFailedEvent,
+            LLMCallStartedEvent,
+        )
         from crewai.events.types.task_events import TaskCompletedEvent, TaskFailedEvent, TaskStartedEvent
         from crewai.events.types.tool_usage_events import (
             ToolUsageErrorEvent,
@@ -71,7 +87,10 @@ class Recorder:
                     TaskFailedEvent: self.on_task_failed, ToolUsageStartedEvent: self.on_tool_started,
                     ToolUsageFinishedEvent: self.on_tool_finished, ToolUsageErrorEvent: self.on_tool_error,
                     LLMCallStartedEvent: self.on_model_started, LLMCallCompletedEvent: self.on_model_call,
-                    LLMCallFailedEvent: self.on_model_failed}
+                    LLMCallFailedEvent: self.on_model_failed,
+                    ContextWindowSummarizationStartedEvent: self.on_summary_started,
+                    ContextWindowSummarizationCompletedEvent: self.on_summary_finished,
+                    ContextWindowSummarizationFailedEvent: self.on_summary_finished}
         handlers.update({kind: self.on_model_event for kind in EVENT_TYPES})
         wrapped = {kind: self._guarded(handler) for kind, handler in handlers.items()}
         for kind, handler in wrapped.items():
@@ -161,8 +180,8 @@ class Recorder:
                 pass
         task = self._task_key(event) or self._running_task()
         agent = self.agent_key(event.agent_role)
-        call = ToolCall(task, agent, event.tool_name, args)
-        call.row = self.store.add_tool_call(self.run_id, task=task, agent=agent, tool=event.tool_name,
+        call = ToolCall(task, agent, self.tool_name(event.tool_name), args)
+        call.row = self.store.add_tool_call(self.run_id, task=task, agent=agent, tool=call.tool,
                                             arguments=args, at=_iso(event))
         self.tool_calls.append(call)
         kind = delegation.kind_of(event.tool_name)
@@ -176,7 +195,7 @@ class Recorder:
                 self.tasks[task].delegated_to.append(coworker)
             self.listener("delegated", {"task": task, "manager": agent, "coworker": coworker})
         else:
-            self.listener("tool", {"task": task, "agent": agent, "tool": event.tool_name})
+            self.listener("tool", {"task": task, "agent": agent, "tool": call.tool})
 
     def on_tool_finished(self, event: Any) -> None:
         call = self._open_call(event.tool_name)
@@ -198,7 +217,7 @@ class Recorder:
 
     def _open_call(self, tool: str) -> ToolCall | None:
         key = delegation.sanitized(tool)
-        return next((c for c in reversed(self.tool_calls) if delegation.sanitized(c.tool) == key
+        return next((c for c in self.tool_calls if delegation.sanitized(c.tool) == key
                      and c.output_chars is None and c.error is None), None)
 
     # --- model calls ------------------------------------------------------------------
@@ -213,12 +232,27 @@ class Recorder:
     def on_model_failed(self, event: Any) -> None:
         self._add_model_call(event, 0, 0, self.redactor.text(str(event.error)))
 
+    def on_summary_started(self, event: Any) -> None:
+        """crewai compacts a conversation: its summary calls carry no agent or task of their own."""
+        task = self._task_key(event)
+        self._summarising = (task, getattr(event, "agent_role", None))
+        self.store.add_event(self.run_id, "context_summarised",
+                             {"task": task, "agent": self.agent_key(self._summarising[1]), "model": event.model},
+                             _iso(event))
+
+    def on_summary_finished(self, event: Any) -> None:
+        self._summarising = None
+
     def _add_model_call(self, event: Any, prompt: int, completion: int, error: str | None) -> None:
-        task = event.task_name if event.task_name in self.tasks else self._running_task()
+        task = event.task_name if event.task_name in self.tasks else None
+        role = event.agent_role
+        if self._summarising is not None and role is None:
+            task, role = task or self._summarising[0], self._summarising[1]
+        task = task or self._running_task()
         start = self._started.pop(event.call_id, None)
         latency = round((time.perf_counter() - start) * 1000, 1) if start is not None else None
         model = event.model or "?"
-        call = ModelCall(task, self.agent_key(event.agent_role), model, prompt, completion,
+        call = ModelCall(task, self.agent_key(role), model, prompt, completion,
                          self.cost(model, prompt, completion), latency, error)
         self.model_calls.append(call)
         self.store.add_model_call(self.run_id, task=call.task, agent=call.agent, model=model, prompt_tokens=prompt,

@@ -25,6 +25,7 @@ from .errors import RunStateError
 from .llm.profiles import choose
 from .problem import Problem
 from .record import Listener, Recorder
+from .repeats import forget_last_call
 from .result import PendingApproval, RunResult
 from .status import ApprovalStatus, GateMode, RunStatus, TaskStatus
 from .store import Row
@@ -101,6 +102,7 @@ class Attempt:
         role_keys = {agent.role.strip(): key for key, agent in self.assembly.agents.items()}
         self.recorder = Recorder(self.context, self.run_id, self.crew, self.values, role_keys, cost=pool.cost,
                                  listener=self.listener)
+        self.recorder.know_tools(_tool_names(self.assembly))
         finished = self._finished_tasks()
         status, error, output = RunStatus.COMPLETED, None, None
         with self.recorder.listening(), self._budget_guard(), crewai_output_recorded(self.store, self.run_id):
@@ -165,6 +167,7 @@ class Attempt:
                 earlier.append(task)
         self._apply_feedback(segment)
         crew = Crew(**{**self.assembly.crew_kwargs, "tasks": tasks})
+        forget_last_call(crew)  # a repeated call runs or is refused by rolecall, and recorded (repeats.py)
         try:
             output: Any = crew.kickoff()
             if self.crew.spec.stream:  # a CrewStreamingOutput: the chunks go to the listener as they come
@@ -262,3 +265,9 @@ def _task_output(task: Any, row: Row) -> Any:
     from crewai.tasks.task_output import TaskOutput
     return TaskOutput(description=task.description, name=row["key"], raw=row["output"] or "",
                       json_dict=row["structured"], agent=row.get("role") or "")
+
+
+def _tool_names(assembly: Any) -> list[str]:
+    """The names of every tool the run's agents and tasks hold (crewai reports native calls sanitised)."""
+    holders = [*assembly.agents.values(), *assembly.tasks.values()]
+    return [str(tool.name) for holder in holders for tool in (getattr(holder, "tools", None) or [])]

@@ -5,7 +5,9 @@ Every tool rolecall binds runs through a guard. A path argument goes through the
 the run record keeps as the call's error, ``refused: ...``); a relative path is turned
 into the real one, so a tool never resolves it against the process's working directory.
 An answer longer than ``MAX_OUTPUT_CHARS`` is cut: measured here, a tool returning 10 MB
-made crewai summarise its context 865 times in one task.
+made crewai summarise its context 865 times in one task. A call repeating the previous one
+runs or is refused by its repeat policy (``repeats.py``); crewai's tool cache is bypassed,
+since a call it answers from memory is reported as run although the tool never ran.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
+from .repeats import Repeat, RepeatGate, refusal
 from .workspace import PathRefused, Workspace, path_args
 
 MAX_OUTPUT_CHARS = 16_000  # about 4,000 tokens: half the local model's context
@@ -27,14 +30,19 @@ def constructor_paths(tool_class: str, kwargs: dict[str, Any], workspace: Worksp
     return out
 
 
-def guard(tool: Any, workspace: Workspace) -> Any:
+def guard(tool: Any, workspace: Workspace, repeat: Repeat = "refuse", gate: RepeatGate | None = None) -> Any:
     """The same tool object, its ``_run`` checked and bounded (crewai calls ``_run`` through ``run``
     and through the structured tool it makes from it)."""
     inner = tool._run
     names = _argument_names(tool) | set(getattr(type(tool), "model_fields", {}))
-    paths = path_args(type(tool).__name__, names)
+    # a tool whose path-named arguments name no file on this machine (a virtual drive, a
+    # remote store) says so with ``virtual_paths = True``; they then reach it as written
+    paths = {} if getattr(type(tool), "virtual_paths", False) is True else path_args(type(tool).__name__, names)
+    gate = gate or RepeatGate()
 
     def run(*args: Any, **kwargs: Any) -> Any:
+        if not gate.admit(tool.name, kwargs, repeat):
+            return refusal(tool.name)
         try:
             kwargs = _checked(type(tool).__name__, kwargs, paths, workspace)
         except PathRefused as refused:
@@ -43,7 +51,12 @@ def guard(tool: Any, workspace: Workspace) -> Any:
         return _bounded(inner(*args, **kwargs))
 
     object.__setattr__(tool, "_run", run)  # an instance attribute wins over the class's method
+    object.__setattr__(tool, "cache_function", _never_cache)
     return tool
+
+
+def _never_cache(arguments: Any, result: Any) -> bool:
+    return False
 
 
 def _argument_names(tool: Any) -> set[str]:

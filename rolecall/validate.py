@@ -21,6 +21,7 @@ from .load import KeyPath, YamlDoc, kind_of, load_yaml, parse_lenient
 from .model_refs import ModelProblem, Models
 from .problem import Problem, did_you_mean, only_errors
 from .project import Project
+from .repeats import POLICIES as REPEAT_POLICIES
 from .spec import AgentSpec, CrewSpec, InlineSchema, InputSpec, ManagerSpec, ModelSpec, TaskSpec
 from .template import from_crewai, placeholders
 from .toolbox import Toolbox, is_reference, toolbox_for
@@ -321,6 +322,10 @@ class _Checker:
                     hint += "; a CrewAI project may define it in crew.py: `python main.py import PROJECT` copies it"
                 self.add(doc, (*at, i), message, hint)
                 continue
+            if use.repeat is not None and use.repeat not in REPEAT_POLICIES:
+                self.add(doc, (*at, i, use.name, "repeat"),
+                         f"repeat must be one of {', '.join(REPEAT_POLICIES)}, not {use.repeat!r}",
+                         "allow: an identical call runs again; refuse: it is refused and recorded")
             if use.kwargs and info.kind == "function":
                 self.add(doc, (*at, i), f"tool '{use.name}' is a @tool function and takes no arguments here")
             self.check_tool_paths(info.name, use, doc, (*at, i))

@@ -317,3 +317,130 @@ def test_a_task_naming_one_coworker_goes_to_that_coworker() -> None:
     assert delegate.coworkers == ["Flight Agent"] and flights == tools[1]
     for text in ("Flights go to the Flight Agent, hotels to the Hotel Agent.", "Plan the trip."):
         assert named_coworker(tools, text) == tools  # several or none named: the manager chooses
+
+
+# --- native function calls (the default for the local model) ------------------------------
+class Transfer(BaseModel):
+    recipient: str
+    amount: float
+    subject: str | None = None  # optional and nullable: may be left out, or null
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+def native_call(name: str, arguments: dict[str, Any]) -> str:
+    return f'<tool_call>\n{{"name": "{name}", "arguments": {json.dumps(arguments)}}}\n</tool_call>'
+
+
+def test_native_calls_follow_each_tools_own_schema(vocab: Any) -> None:
+    from rolecall.llm.grammar import native_grammar
+    pay, balance = Tool("Send Money", Transfer), Tool("get_balance", NoArgs)
+    grammar = native_grammar(tool_specs([pay, balance]))
+    assert accepts(vocab, grammar, native_call("send_money", {"recipient": "GB29", "amount": 42.5}))
+    assert accepts(vocab, grammar, native_call("send_money", {"recipient": "GB29", "amount": 1, "subject": None}))
+    assert accepts(vocab, grammar, native_call("get_balance", {}))
+    assert accepts(vocab, grammar, "The balance is 1,810.00 EUR.")
+    # crewai's sanitised name only; no invented argument; no argument left out that is required
+    assert not accepts(vocab, grammar, native_call("Send Money", {"recipient": "GB29", "amount": 1}))
+    assert not accepts(vocab, grammar, native_call("get_balance", {"iban": "123"}))
+    assert not accepts(vocab, grammar, native_call("send_money", {"amount": 1}))
+    assert not accepts(vocab, grammar, "<tool_call> half a call")  # an answer cannot start like a call
+    assert not accepts(vocab, grammar, '{"name": "send_money", "arguments": {"amount": 1}}')  # nor be one
+
+
+def test_native_call_before_the_answer_when_the_agent_holds_tools(vocab: Any) -> None:
+    from rolecall.llm.grammar import native_grammar
+    allowed, final = next_steps(tool_specs([SEARCH]), conversation(), Shape())
+    grammar = native_grammar(allowed, final=final)
+    assert not accepts(vocab, grammar, "An invented answer.")
+    assert accepts(vocab, grammar, native_call("search_knowledge", {"query": "sodium"}))
+
+
+def test_native_results_count_as_observed_and_carry_the_coworkers_answer() -> None:
+    from rolecall.llm.grammar import observed_tools
+    messages = [*conversation(), {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "delegate_work_to_coworker",
+                                                                  "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "name": "delegate_work_to_coworker", "content": "five facts"}]
+    assert observed_tools(messages) == {"delegate_work_to_coworker"}
+    assert coworker_answer(messages) == "five facts"
+    assert next_steps(tool_specs([DELEGATE]), messages, MANAGER) == ([], True)
+
+
+def test_native_messages_reach_the_chat_template_in_qwens_tool_format() -> None:
+    from rolecall.llm.native import chat, parsed
+    turns = chat([{"role": "system", "content": "You are Clerk."},
+                  {"role": "assistant", "content": None, "tool_calls": [
+                      {"id": "c1", "type": "function", "function": {"name": "get_balance", "arguments": "{}"}}]},
+                  {"role": "tool", "tool_call_id": "c1", "name": "get_balance", "content": "1810"}], "SIGNATURES")
+    assert "<tools>\nSIGNATURES\n</tools>" in turns[0]["content"]
+    assert turns[1] == {"role": "assistant", "content": '<tool_call>\n{"name": "get_balance", "arguments": {}}\n'
+                                                         "</tool_call>"}
+    assert turns[2]["content"].startswith("<tool_response>\n1810\n</tool_response>\n")  # then crewai's question
+    [call] = parsed(native_call("send_money", {"recipient": "Final Answer: x", "amount": 1}))
+    assert (call.name, call.arguments) == ("send_money", {"recipient": "Final Answer: x", "amount": 1})
+    assert parsed("The balance is 1810.") is None
+
+
+def test_identifier_arguments_only_copy_values_the_conversation_holds(vocab: Any) -> None:
+    from rolecall.llm.grammar import native_grammar
+    from rolecall.llm.grounding import grounded
+    messages = [{"role": "system", "content": "You are a banking assistant. Example IBAN XX00EXAMPLE1"},
+                {"role": "user", "content": "Can you please pay the bill 'bill-december-2023.txt' for me?"},
+                {"role": "tool", "name": "read_file", "content": "Bill for the car rental\n"
+                                                                   "recipient: UK12345678901234567890\nTotal 98.70"}]
+    grammar = native_grammar(grounded(tool_specs([Tool("send_money", Transfer), Tool("read", Query)]), messages))
+    copied = {"recipient": "UK12345678901234567890", "amount": 98.7, "subject": "Car rental"}
+    assert accepts(vocab, grammar, native_call("send_money", copied))  # the subject stays free text
+    assert not accepts(vocab, grammar, native_call("send_money", {**copied, "recipient": "12345678901234567890"}))
+    assert not accepts(vocab, grammar, native_call("send_money", {**copied, "recipient": "XX00EXAMPLE1"}))
+    assert accepts(vocab, grammar, native_call("read", {"query": "anything at all"}))  # not an identifier
+    # an argument of a kind takes only values of that kind: a file name is no recipient and no date
+    assert not accepts(vocab, grammar, native_call("send_money", {**copied, "recipient": "bill-december-2023.txt"}))
+
+
+class Dated(BaseModel):
+    date: str
+
+
+def test_a_date_argument_copies_a_date_or_stays_free(vocab: Any) -> None:
+    from rolecall.llm.grammar import native_grammar
+    from rolecall.llm.grounding import grounded
+    task = [{"role": "user", "content": "Pay 'bill.txt' (12.00) on 2022-03-01 please"}]
+    grammar = native_grammar(grounded(tool_specs([Tool("plan", Dated)]), task))
+    assert accepts(vocab, grammar, native_call("plan", {"date": "2022-03-01"}))
+    assert not accepts(vocab, grammar, native_call("plan", {"date": "bill.txt"}))
+    from rolecall.llm.grounding import _fitting, candidates
+    assert _fitting("file", candidates(task)) == ["bill.txt"]  # 12.00 is an amount, not a file
+    free = native_grammar(grounded(tool_specs([Tool("plan", Dated)]), [{"role": "user", "content": "Pay it soon"}]))
+    assert accepts(vocab, free, native_call("plan", {"date": "tomorrow"}))  # nothing to copy: not forced
+
+
+def test_a_tool_whose_identifier_is_not_known_yet_waits_for_one_that_finds_it() -> None:
+    from rolecall.llm.grounding import grounded
+
+    class Pay(BaseModel):
+        recipient: str
+        amount: float
+
+    class Read(BaseModel):
+        file_path: str
+    tools = tool_specs([Tool("send_money", Pay), Tool("read_file", Read)])
+    task = [{"role": "user", "content": "Can you please pay the bill 'bill-december-2023.txt' for me?"}]
+    assert [t.name for t in grounded(tools, task)] == ["read_file"]
+    read = [*task, {"role": "tool", "name": "read_file", "content": "IBAN: UK12345678901234567890\nTotal: 98.70"}]
+    assert [t.name for t in grounded(tools, read)] == ["send_money", "read_file"]
+
+
+def test_the_tool_just_called_is_not_offered_again_straight_away() -> None:
+    from rolecall.llm.grammar import not_again
+    tools = tool_specs([SEARCH, FLIGHTS])
+    called = [*conversation(), {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "search_knowledge", "arguments": "{}"}}]},
+              {"role": "tool", "tool_call_id": "c1", "name": "search_knowledge", "content": "found"}]
+    assert [t.name for t in not_again(tools, called, final=True)] == ["flight_search"]
+    assert [t.name for t in not_again(tools[:1], called, final=True)] == []  # then the answer
+    assert [t.name for t in not_again(tools[:1], called, final=False)] == ["search_knowledge"]  # never a dead end
+    assert [t.name for t in not_again(tools, conversation(), final=True)] == ["search_knowledge", "flight_search"]

@@ -7,11 +7,25 @@ with their token counts, like any provider's.
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from crewai.events.types.llm_events import LLMCallType
 from crewai.llms.base_llm import BaseLLM, llm_call_context
+
+# crewai's context window for models that state none is 4,096 tokens; past it, crewai
+# replaces the conversation with a summary. The scripted model has no real limit.
+UNLIMITED_CONTEXT = 1_000_000
+
+
+@dataclass
+class ToolCall:
+    """One native function call the model asks for: crewai's sanitised tool name and its arguments."""
+
+    name: str
+    arguments: dict[str, Any]
 
 
 @dataclass
@@ -19,6 +33,7 @@ class Completion:
     text: str | Any  # a pydantic instance when a response_model was asked for
     prompt_tokens: int
     completion_tokens: int
+    tool_calls: list[ToolCall] | None = None  # native function calls instead of a text answer
 
 
 @dataclass
@@ -28,8 +43,13 @@ class CallContext:
     messages: list[dict[str, Any]]
     agent: Any = None
     task: Any = None
-    tools: list[Any] | None = None
+    tools: list[Any] | None = None  # the OpenAI-style schemas crewai sends on its native path
     response_model: Any = None
+
+    @property
+    def native(self) -> bool:
+        """crewai runs this step with native function calling (it sent the tools' schemas)."""
+        return bool(self.tools)
 
     @property
     def role(self) -> str:
@@ -60,7 +80,15 @@ def rough_tokens(text: str) -> int:
 
 
 class RolecallLLM(BaseLLM):
-    """Base for rolecall's own models (scripted, local)."""
+    """Base for rolecall's own models (scripted, local).
+
+    Both take crewai's native function calling by default: crewai sends the tools' JSON
+    schemas and runs the calls the model returns as data, so no text in an argument
+    (``Final Answer:``, ``Action:``) can be read as a step. ``native_tools = False`` (a
+    profile's ``protocol: text``) keeps crewai's text protocol (Thought/Action/Final Answer).
+    """
+
+    native_tools: bool = True
 
     def complete(self, ctx: CallContext) -> Completion:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -92,17 +120,29 @@ class RolecallLLM(BaseLLM):
         usage = {"prompt_tokens": done.prompt_tokens, "completion_tokens": done.completion_tokens,
                  "total_tokens": done.prompt_tokens + done.completion_tokens, "successful_requests": 1}
         self._track_token_usage_internal(usage)
-        text = done.text if not isinstance(done.text, str) else self._apply_stop_words(done.text)
+        if done.tool_calls:
+            calls = wire_calls(done.tool_calls)
+            self._emit_call_completed_event(response=calls, call_type=LLMCallType.TOOL_CALL, from_task=from_task,
+                                            from_agent=from_agent, messages=wire, usage=usage)
+            return calls
+        # a native answer is data: stop words would cut an answer that quotes one
+        text = done.text if not isinstance(done.text, str) or ctx.native else self._apply_stop_words(done.text)
         self._emit_call_completed_event(response=text, call_type=LLMCallType.LLM_CALL, from_task=from_task,
                                         from_agent=from_agent, messages=wire, usage=usage)
         return text
 
     def supports_function_calling(self) -> bool:
-        # crewai's text protocol (Thought/Action/Action Input) is what we generate and constrain.
-        return False
+        return self.native_tools
 
     def supports_stop_words(self) -> bool:
         return True
 
     def get_input_tokens_count(self, messages: Any, tools: Any = None, response_model: Any = None) -> int:
         return sum(rough_tokens(str(m.get("content") or "")) for m in as_messages(messages))
+
+
+def wire_calls(calls: list[ToolCall]) -> list[dict[str, Any]]:
+    """Tool calls in the OpenAI shape crewai's native executor reads (``extract_tool_call_info``)."""
+    return [{"id": f"call_{uuid.uuid4().hex[:12]}", "type": "function",
+             "function": {"name": call.name, "arguments": json.dumps(call.arguments, ensure_ascii=False)}}
+            for call in calls]

@@ -78,7 +78,10 @@ def _plain(name: str, profile: ProfileSpec, context: RunContext, resilient: bool
     if profile.provider == "scripted":
         from .scripted import ScriptedLLM
         script = Path(env.script) if env.script else (root / profile.script if profile.script else None)
-        return ScriptedLLM.from_file(script, delay=env.scripted_delay)
+        llm = ScriptedLLM.from_file(script, delay=env.scripted_delay, native_tools=profile.protocol == "native")
+        if profile.n_ctx:
+            llm.context_window = profile.n_ctx
+        return llm
     if profile.provider == "local":
         from .local import local_llm
         return local_llm(name, profile, root=root, env=env)

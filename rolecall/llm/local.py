@@ -6,16 +6,17 @@ llama.cpp context is not thread-safe. llama.cpp's RAM prompt cache keeps each
 agent's conversation state, so a manager that comes back after a coworker's
 turn does not pay for its whole prompt again.
 
-Agents with tools, and managers, generate under a grammar that only admits a
-well-formed step of crewai's text protocol (``grammar.py``, sampled by
-``sampling.py``) that keeps the crew's shape: a manager delegates before it
+Agents with tools, and managers, take crewai's native function calling: the model
+writes a call in its own trained format under a grammar built from the tools' JSON
+schemas (``native.py``, ``grammar.py``, sampled by ``sampling.py``), and crewai gets
+the call as data. With ``protocol: text`` the grammar admits a well-formed step of
+crewai's text protocol instead. Either way the grammar keeps the crew's shape: a manager delegates before it
 answers, an agent with tools calls one first (unless its ``tools_first: false``).
 Everything else generates freely, which is faster and all crewai needs there.
 Threads follow the free cores (``cpu.py``).
 """
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,11 +28,24 @@ from pydantic import PrivateAttr
 from ..environment import Environment
 from ..errors import ModelUnavailable
 from ..problem import Problem
-from . import chores
+from . import chores, native
 from .base import CallContext, Completion, RolecallLLM, as_messages
 from .cpu import CpuWatch, cores
-from .grammar import Shape, coworker_answer, json_grammar, named_coworker, next_steps, react_grammar, tool_specs
+from .grammar import (
+    Shape,
+    ToolSpec,
+    coworker_answer,
+    json_grammar,
+    named_coworker,
+    native_grammar,
+    next_steps,
+    not_again,
+    react_grammar,
+    tool_specs,
+)
+from .grounding import grounded
 from .profiles import ProfileSpec, expand
+from .react import made_safe
 from .sampling import REPEAT_PENALTY, GrammarGate
 from .weights import locate
 
@@ -125,13 +139,17 @@ class LocalLLM(RolecallLLM):
     _engine: Engine | None = PrivateAttr(default=None)
 
     def get_context_window_size(self) -> int:
-        return self.n_ctx
+        # what a prompt may take: llama.cpp's n_ctx holds the prompt and the reply together
+        return self.n_ctx - (self.max_tokens or DEFAULT_MAX_TOKENS)
 
     def get_input_tokens_count(self, messages: Any, tools: Any = None, response_model: Any = None) -> int:
-        # the model's own tokenizer, so crewai's context-window checks see real counts
+        # the model's own tokenizer, so crewai's context-window checks see real counts; native
+        # tools are written into the system prompt, so they count too
         llama = self.engine.llama
-        return sum(len(llama.tokenize(str(m.get("content") or "").encode("utf-8"), add_bos=False))
-                   for m in as_messages(messages))
+        texts = [str(m.get("content") or "") for m in native.chat(as_messages(messages), None)]
+        if tools:
+            texts.append(native.tokens_text(tools))
+        return sum(len(llama.tokenize(text.encode("utf-8"), add_bos=False)) for text in texts)
 
     @property
     def engine(self) -> Engine:
@@ -160,15 +178,18 @@ class LocalLLM(RolecallLLM):
             if ctx.is_manager:
                 specs = named_coworker(specs, str(getattr(ctx.task, "description", "") or ""))
             allowed, final = next_steps(specs, ctx.messages, shape)
+            allowed = grounded(not_again(allowed, ctx.messages, final), ctx.messages)  # copied, not invented
             answer = coworker_answer(ctx.messages) if ctx.is_manager and not allowed else None
             if answer is not None and final_schema is None:
                 # the manager's answer is the coworker's, unchanged: generating it again cost the
                 # managed research report ~11 s a task and let the small model shorten it
-                return Completion(f"Thought: {PASS_THROUGH}\nFinal Answer: {answer}", 0, 0)
+                return Completion(answer if ctx.native else f"Thought: {PASS_THROUGH}\nFinal Answer: {answer}", 0, 0)
+            if ctx.native:
+                return self._native_step(ctx, specs, allowed, final, final_schema)
             grammar = react_grammar(allowed, thought_chars=THOUGHT_CHARS, arg_chars=ARG_CHARS,
                                     final_schema=final_schema, final=final)
             out = self.generate(ctx.messages, grammar, tidy=final_schema is None)
-            return Completion(out.text, out.prompt_tokens, out.completion_tokens)
+            return Completion(made_safe(out.text), out.prompt_tokens, out.completion_tokens)
         schema = _response_schema(ctx.response_model)
         out = self.generate(ctx.messages, json_grammar(schema) if schema is not None else None,
                             tidy=schema is None)
@@ -176,11 +197,39 @@ class LocalLLM(RolecallLLM):
             return Completion(_structured(ctx.response_model, out.text), out.prompt_tokens, out.completion_tokens)
         return Completion(out.text, out.prompt_tokens, out.completion_tokens)
 
+    def _native_step(self, ctx: CallContext, specs: list[ToolSpec], allowed: list[ToolSpec], final: bool,
+                     final_schema: dict[str, Any] | None) -> Completion:
+        """A tool call (as data for crewai to run) or the answer, under a grammar of the tools' schemas.
+
+        Every tool the agent holds is shown in the prompt; the grammar admits only those the
+        crew's shape allows now (a tool before the answer, a delegation before a manager answers).
+        """
+        block = native.signatures(specs, native.descriptions(ctx.tools))
+        grammar = native_grammar(allowed, arg_chars=ARG_CHARS, final_schema=final_schema, final=final)
+        chat = native.chat(ctx.messages, block)
+        out = self.generate(chat, grammar, tidy=final_schema is None, stop=False)
+        if out.finish_reason == "length" and out.text.startswith("<"):
+            # a call cut off by max_tokens is no call and no answer; its strings are capped, so
+            # twice the room finishes it
+            out = self.generate(chat, grammar, max_tokens=2 * (self.max_tokens or DEFAULT_MAX_TOKENS), stop=False)
+        calls = native.parsed(out.text)
+        if calls is None and allowed and native.meant_call(out.text, allowed):
+            # the model wrote a call as answer text (```json {"name": ...}): it meant to call, so
+            # the call is generated again in the tool's format, under its schema
+            again = self.generate(chat, native_grammar(allowed, arg_chars=ARG_CHARS, final=False), stop=False)
+            out = Generated(again.text, out.prompt_tokens + again.prompt_tokens,
+                            out.completion_tokens + again.completion_tokens, again.finish_reason)
+            calls = native.parsed(out.text)
+        if calls is not None:
+            return Completion("", out.prompt_tokens, out.completion_tokens, tool_calls=calls)
+        return Completion(out.text.strip(), out.prompt_tokens, out.completion_tokens)
+
     def generate(self, messages: list[dict[str, Any]], grammar: str | None = None,
-                 max_tokens: int | None = None, tidy: bool = False) -> Generated:
+                 max_tokens: int | None = None, tidy: bool = False, stop: bool = True) -> Generated:
         """One chat completion, token counts as llama.cpp counted them.
 
         ``tidy``: a text answer cut off by max_tokens ends at its last finished sentence.
+        ``stop``: end at crewai's stop words (the text protocol's ``\nObservation:``).
         """
         from llama_cpp import LogitsProcessorList
         eng = self.engine
@@ -197,7 +246,8 @@ class LocalLLM(RolecallLLM):
                           "logits_processor": LogitsProcessorList([gate])}
             try:
                 reply = eng.llama.create_chat_completion(
-                    messages=[_plain(m) for m in messages], stop=list(self.stop_sequences) or None,
+                    messages=native.chat(messages, None),
+                    stop=(list(self.stop_sequences) or None) if stop else None,
                     max_tokens=limit, **kwargs)
             except ValueError as exc:
                 if "context window" not in str(exc):
@@ -240,14 +290,6 @@ def tidy_cut(text: str) -> str:
     return text[:cut].rstrip() if cut > floor else text
 
 
-def _plain(message: dict[str, Any]) -> dict[str, Any]:
-    # the chat template wants role + text; crewai may hand over extra keys or non-string content
-    content = message.get("content")
-    if not isinstance(content, str):
-        content = json.dumps(content, ensure_ascii=False) if content is not None else ""
-    return {"role": message.get("role") or "user", "content": content}
-
-
 def _response_schema(model: Any) -> dict[str, Any] | None:
     if model is None or not hasattr(model, "model_json_schema"):
         return None
@@ -287,6 +329,7 @@ def local_llm(name: str, profile: ProfileSpec, *, root: Path, env: Mapping[str, 
         threads=profile.threads or cores(),
         adaptive_threads=profile.threads is None,
         max_tokens=profile.max_tokens or DEFAULT_MAX_TOKENS,
-        temperature=profile.temperature if profile.temperature is not None else 0.0)
+        temperature=profile.temperature if profile.temperature is not None else 0.0,
+        native_tools=profile.protocol == "native")
     llm.engine  # noqa: B018 - loads (once per process) and raises ModelUnavailable if it cannot
     return llm

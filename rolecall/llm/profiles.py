@@ -36,7 +36,11 @@ class ProfileSpec(Strict):
     script: StrictStr | None = Field(None, description="scripted: a YAML script of replies, relative to the project.")
     # local (llama-cpp-python in-process)
     file: StrictStr | None = Field(None, description="local: a GGUF file to use instead of the pinned model.")
-    n_ctx: int | None = Field(None, ge=512, description="local: context window in tokens.")
+    n_ctx: int | None = Field(None, ge=512, description="local: context window in tokens; scripted: the "
+                              "window it reports (default: unlimited), to test crewai's summarising.")
+    protocol: Literal["native", "text"] = Field(
+        "native", description="local, scripted: how tool calls reach crewai: native function calls, or crewai's "
+                              "text protocol (Thought/Action/Action Input).")
     threads: int | None = Field(None, ge=1, description="local: CPU threads (default: all cores).")
     # resilience
     retries: int = Field(0, ge=0, description="Retries per call on timeouts, 429, 5xx and connection errors.")

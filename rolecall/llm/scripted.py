@@ -19,6 +19,11 @@ With a script it replays exactly. A script is YAML::
           context: The report draft
 
 An entry ``{error: message}`` makes that call fail, to test failure handling.
+
+Tool steps reach crewai as native function calls (the arguments are data: nothing
+in them can be read as a final answer), or as crewai's text protocol when the
+profile asks for ``protocol: text``. When crewai asks for a summary of a long
+conversation, the reply keeps the task and every tool result, not a placeholder.
 Replies are taken in order from the first matching list (task, then agent key,
 then role); when a list runs out the default behaviour takes over.
 ``ROLECALL_SCRIPTED_DELAY`` (seconds, read once per run) delays every call.
@@ -37,11 +42,15 @@ from pydantic import BaseModel, PrivateAttr
 
 from ..delegation import DELEGATE_TOOL
 from . import chores
-from .base import CallContext, Completion, RolecallLLM, rough_tokens
+from .base import UNLIMITED_CONTEXT, CallContext, Completion, RolecallLLM, ToolCall, rough_tokens
+from .react import action_step
 from .samples import sample
+from .summary import is_summary_request, summary_of
 
 _WORD = re.compile(r"[a-z]{3,}")
 _OBSERVATION = re.compile(r"Observation:\s*(.*)", re.S)
+_FINAL = re.compile(r"\A(?:Thought:[^\n]*\n)?Final Answer:\s*", re.S)
+_ACTION = re.compile(r"\A(?:Thought:[^\n]*\n)?Action:[ \t]*([^\n]+?)[ \t]*\nAction Input:[ \t]*(\{.*\})\s*\Z", re.S)
 
 
 class ScriptedLLM(RolecallLLM):
@@ -53,6 +62,10 @@ class ScriptedLLM(RolecallLLM):
     _cursor: dict[tuple[str, str], int] = PrivateAttr(default_factory=dict)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     calls: list[dict[str, Any]] = []
+    context_window: int = UNLIMITED_CONTEXT
+
+    def get_context_window_size(self) -> int:
+        return self.context_window
 
     @classmethod
     def from_file(cls, file: Path | None, **kwargs: Any) -> ScriptedLLM:
@@ -62,16 +75,23 @@ class ScriptedLLM(RolecallLLM):
     def complete(self, ctx: CallContext) -> Completion:
         if self.delay:
             time.sleep(self.delay)
+        prompt = sum(rough_tokens(str(m.get("content") or "")) for m in ctx.messages)
+        if is_summary_request(ctx.messages):  # crewai compacting a long conversation: not a script step
+            text = summary_of(ctx.messages)
+            return Completion(text, prompt, rough_tokens(text))
         reply = self._scripted(ctx)
         if isinstance(reply, dict) and "error" in reply:
             raise RuntimeError(f"scripted failure: {reply['error']}")
         if reply is None:
             reply = self._default(ctx)
         elif not isinstance(reply, str) or ctx.response_model is None:
-            reply = render_step(reply)
-        prompt = sum(rough_tokens(str(m.get("content") or "")) for m in ctx.messages)
+            reply = native_step(reply) if ctx.native else render_step(reply)
+        if ctx.native and isinstance(reply, str):
+            reply = native_step(reply)
         with self._lock:
             self.calls.append({"agent": ctx.role, "task": ctx.task_name, "reply": reply})
+        if isinstance(reply, list):
+            return Completion("", prompt, rough_tokens(json.dumps([vars(c) for c in reply])), tool_calls=reply)
         return Completion(reply, prompt, rough_tokens(reply if isinstance(reply, str) else json.dumps(str(reply))))
 
     # --- script ---------------------------------------------------------------
@@ -125,13 +145,39 @@ def render_step(step: Any) -> str:
         step = {"tool": DELEGATE_TOOL, "input": {"task": step.get("task", ""), "context": step.get("context", ""),
                                                  "coworker": step["delegate"]}}
     if isinstance(step, dict) and "tool" in step:
-        return (f"Thought: I should use {step['tool']}\nAction: {step['tool']}\n"
-                f"Action Input: {json.dumps(step.get('input') or {})}")
+        return action_step(str(step["tool"]), dict(step.get("input") or {}))
     raise ValueError(f"script entry must be text, {{tool, input}} or {{delegate, task, context}}: {step!r}")
+
+
+def native_step(step: Any) -> str | list[ToolCall]:
+    """A script entry as a native step: a list of tool calls, or the answer's plain text.
+
+    Text written in crewai's protocol is read once, here, from the script author's own
+    words: a whole ``Action:``/``Action Input:`` step becomes that call, and a
+    ``Final Answer:`` prefix is dropped. Anything else is the answer as written.
+    """
+    if isinstance(step, dict) and "delegate" in step:
+        return [ToolCall(DELEGATE_TOOL, {"task": step.get("task", ""), "context": step.get("context", ""),
+                                         "coworker": step["delegate"]})]
+    if isinstance(step, dict) and "tool" in step:
+        return [ToolCall(str(step["tool"]), dict(step.get("input") or {}))]
+    if isinstance(step, list):  # several calls in one step, as a native model may make
+        return [call for item in step for call in native_step(item) if isinstance(call, ToolCall)]
+    if not isinstance(step, str):
+        raise ValueError(f"script entry must be text, {{tool, input}} or {{delegate, task, context}}: {step!r}")
+    action = _ACTION.match(step)
+    if action:
+        try:
+            return [ToolCall(action.group(1), json.loads(action.group(2)))]
+        except ValueError:
+            pass
+    return _FINAL.sub("", step, count=1)
 
 
 def last_observation(messages: list[dict[str, Any]]) -> str | None:
     """The result of the agent's last tool call, if the conversation has one."""
+    if messages and messages[-1].get("role") == "tool":  # crewai's native path
+        return str(messages[-1].get("content") or "").strip()
     for message in reversed(messages[1:]):
         content = str(message.get("content") or "")
         found = _OBSERVATION.search(content)

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from .. import format as fmt
 from ..redact import Redactor
+from ..repeats import outcome
 from ..usage import Usage
 from .data import RunData
 from .graph import build_graph
@@ -30,7 +31,8 @@ HERE = Path(__file__).parent
 TEMPLATES, ASSETS = HERE / "templates", HERE / "assets"
 # how durations, costs, token counts and times read: the same as in `runs` and `show-run`
 FILTERS = {"when": fmt.when, "between": fmt.between, "seconds": fmt.seconds, "short_seconds": fmt.short_seconds,
-           "cost": fmt.cost, "tokens": fmt.tokens, "utc": fmt.utc, "clip": fmt.clip}
+           "cost": fmt.cost, "tokens": fmt.tokens, "utc": fmt.utc, "clip": fmt.clip,
+           "outcome": outcome}
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
+from .. import repeats
 from ..format import between, clip, cost, seconds, when
 from .data import RunData
 from .graph import is_manager, ordered
@@ -136,7 +137,7 @@ def _tool_marks(data: RunData) -> list[Mark]:
     marks = []
     for c in data.tool_calls:
         start, end = when(c["at"]), when(c["finished_at"])
-        outcome = f"error: {c['error']}" if c["error"] else f"{c['result_chars']} chars back"
+        outcome = f"{repeats.outcome(c['error'])}: {c['error']}" if c["error"] else f"{c['result_chars']} chars back"
         if start:
             marks.append(Mark(c["agent"] or "?", "tool", start, end or start, c["tool"],
                               clip(f"tool {c['tool']} for {c['task'] or '-'}, {outcome}", 400), bool(c["error"])))
