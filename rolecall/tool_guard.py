@@ -33,7 +33,7 @@ def constructor_paths(tool_class: str, kwargs: dict[str, Any], workspace: Worksp
 def guard(tool: Any, workspace: Workspace, repeat: Repeat = "refuse", gate: RepeatGate | None = None) -> Any:
     """The same tool object, its ``_run`` checked and bounded (crewai calls ``_run`` through ``run``
     and through the structured tool it makes from it)."""
-    inner = tool._run
+    inner = tool.func if callable(getattr(tool, "func", None)) else tool._run
     names = _argument_names(tool) | set(getattr(type(tool), "model_fields", {}))
     # a tool whose path-named arguments name no file on this machine (a virtual drive, a
     # remote store) says so with ``virtual_paths = True``; they then reach it as written
@@ -50,7 +50,12 @@ def guard(tool: Any, workspace: Workspace, repeat: Repeat = "refuse", gate: Repe
             return ToolFailure(message=f"refused: {refused}", code="path_refused", retryable=False)
         return _bounded(inner(*args, **kwargs))
 
-    object.__setattr__(tool, "_run", run)  # an instance attribute wins over the class's method
+    if callable(getattr(tool, "func", None)):
+        # a @tool function: crewai's Tool.run (what native tool calls use) calls func itself,
+        # not _run, so the guard sits on func, which every way of calling the tool goes through
+        object.__setattr__(tool, "func", run)
+    else:
+        object.__setattr__(tool, "_run", run)  # an instance attribute wins over the class's method
     object.__setattr__(tool, "cache_function", _never_cache)
     return tool
 

@@ -255,7 +255,8 @@ def test_breaker_opens_rejects_half_opens_and_closes(fake_openai, capsys):
     fake_openai.inject("503", "503")
     llms = pool({"primary": openai_profile(fake_openai, breaker_threshold=2, breaker_cooldown=30,
                                            fallback=["scripted"]),
-                 "scripted": ProfileSpec(provider="scripted")})
+                 # the text protocol, so which model is active shows in supports_function_calling
+                 "scripted": ProfileSpec(provider="scripted", protocol="text")})
     llm = llms.get("primary").use_timing(clock=clock, sleep=waits.append)
     with resilience_events() as events:
         assert llm.supports_function_calling()  # the OpenAI model is the active one
