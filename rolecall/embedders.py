@@ -12,6 +12,7 @@ from typing import Any
 
 from .llm.embedding_model import DEFAULT_EMBEDDING_MODEL, EMBEDDING_MODELS
 from .llm.profiles import expand
+from .packages import installed
 from .spec import EmbedderSpec
 
 EMBEDDED = "rolecall"
@@ -86,13 +87,8 @@ def _package_problems(provider: str) -> list[EmbedderProblem]:
                                 f"use provider: {EMBEDDED} (or leave embedder: out): the same model, shipped on PyPI")]
     if provider not in PACKAGES:
         return []
-    import importlib.util
     module, package = PACKAGES[provider]
-    try:
-        present = importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a parent package is missing or broken
-        present = False
-    if present:
+    if installed(module):
         return []
     return [EmbedderProblem(("provider",), f"embedder provider '{provider}' needs the Python package {package}",
                             f"pip install {package}, or leave embedder: out to embed offline")]

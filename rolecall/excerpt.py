@@ -12,12 +12,12 @@ method of a helper class (``SearchTools.search_internet``) becomes a top-level f
 from __future__ import annotations
 
 import ast
-import importlib.util
 import textwrap
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from . import packages
 from .crewpy import Imported, Module, parse_module
 from .errors import ConfigError
 from .problem import Problem
@@ -253,13 +253,8 @@ def project_file(importer: Path, imported: Imported, roots: list[Path], project:
     return None
 
 
-@cache
-def installed(top: str) -> bool:
-    """Whether a top-level package can be imported here (looked up, not imported)."""
-    try:
-        return importlib.util.find_spec(top) is not None
-    except (ImportError, ValueError):
-        return False
+# looked up once per import run: a project's files ask about the same few packages again and again
+installed = cache(packages.installed)
 
 
 def _has_future_annotations(module: Module) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .packages import installed
 from .workspace import PathRefused, shaped
 
 FOLDER = "knowledge"
@@ -64,8 +65,7 @@ def resolve(crew_dir: Path, entries: list[str]) -> Resolved:
 
 
 def _missing_packages(kind: str) -> list[str]:
-    import importlib.util
-    return [package for module, package in NEEDS.get(kind, ()) if importlib.util.find_spec(module) is None]
+    return [package for module, package in NEEDS.get(kind, ()) if not installed(module)]
 
 
 def _matches(folder: Path, entry: str) -> list[Path]:

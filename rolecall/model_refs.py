@@ -8,13 +8,13 @@ profiles named by what was written, so the run builds them like any other.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 from collections.abc import Mapping
 
 from .llm.profiles import ProfileSpec
 from .llm.providers import ModelString, NotAModel, parse, profile
+from .packages import installed
 from .problem import did_you_mean
 from .spec import ModelSpec
 
@@ -23,14 +23,6 @@ _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 # the module crewai's client imports -> what pip installs it as, where the two names differ
 _DISTRIBUTIONS = {"azure.ai.inference": "azure-ai-inference", "google.genai": "google-genai"}
-
-
-def _importable(module: str) -> bool:
-    """The whole dotted module: an installed ``azure`` or ``google`` namespace is not the client."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # a parent package is missing
-        return False
 
 
 class ModelProblem(ValueError):
@@ -99,7 +91,7 @@ class Models:
     def _check_reachable(self, model: ModelString, spec: ProfileSpec) -> None:
         info = model.info
         package = info.package
-        if package and not _importable(package):
+        if package and not installed(package):
             wanted = _DISTRIBUTIONS.get(package, package.split(".")[0])
             raise ModelProblem(f"model '{model}' needs the Python package '{wanted}', which is not installed",
                                f"pip install {wanted}, or run with --llm local")
