@@ -33,6 +33,7 @@ from .result import RunResult
 from .validate import validate
 
 if TYPE_CHECKING:
+    from .batch import BatchOptions, BatchResult, Progress
     from .importer import ImportReport
     from .record import Listener
     from .store import Row
@@ -65,11 +66,12 @@ def load_crew(name_or_path: str | os.PathLike[str], project: ProjectLike = None,
 
 def run(crew: CrewDefinition | str, inputs: Mapping[str, Any] | None = None, *, llm: str | None = None,
         max_cost: float | None = None, approve_all: bool = False, on_event: Listener | None = None,
-        project: ProjectLike = None) -> RunResult:
+        project: ProjectLike = None, run_id: str | None = None) -> RunResult:
     """Run ``crew`` (a definition or a name) with ``inputs`` (coerced to their declared types).
 
     ``llm`` names a model profile for every agent; ``max_cost`` caps the spend in USD;
-    ``approve_all`` approves every gate; ``on_event(what, details)`` sees progress.
+    ``approve_all`` approves every gate; ``on_event(what, details)`` sees progress;
+    ``run_id`` is the new run's id when the caller chose it beforehand (see ``new_run_id``).
     """
     from .context import RunContext
     from .runner import start_run  # imports crewai when the crew is assembled
@@ -79,7 +81,7 @@ def run(crew: CrewDefinition | str, inputs: Mapping[str, Any] | None = None, *, 
         crew, chosen, profiles=context.llm_config.profiles, llm=llm)
     values = bound(definition.inputs, inputs or {})
     return start_run(context, definition, values, llm, max_cost=max_cost, approve_all=approve_all,
-                     listener=on_event)
+                     listener=on_event, run_id=run_id)
 
 
 def resume(run_id: str, *, force: bool = False, approve_all: bool = False, on_event: Listener | None = None,
@@ -104,14 +106,51 @@ def decide(run_id: str, approve: bool = True, reason: str | None = None, *, task
         return decide_gate(store, stored_run(run_id, chosen), approve, reason, task)
 
 
-def runs(project: ProjectLike = None, *, crew: str | None = None, limit: int = 20) -> list[RunSummary]:
-    """Recent runs, newest first."""
+def runs(project: ProjectLike = None, *, crew: str | None = None, batch: str | None = None,
+         limit: int = 20) -> list[RunSummary]:
+    """Recent runs, newest first; of one crew, or of one batch (its id or a unique prefix)."""
     from .context import open_store, store_exists
     chosen = project_of(project)
     if not store_exists(chosen):
         return []
     with open_store(chosen) as store:
-        return summaries(store, crew, limit)
+        if batch is not None:
+            found = store.batch(batch)
+            if found is None:
+                raise RunNotFound(Problem(f"no batch '{batch}' in {store.path}", hint="see python main.py runs"))
+            batch = found["id"]
+        return summaries(store, crew, limit, batch=batch)
+
+
+def batch(crew: CrewDefinition | str, rows: str | os.PathLike[str], *, options: BatchOptions | None = None,
+          strict: bool = False, progress: Progress | None = None, project: ProjectLike = None) -> BatchResult:
+    """Run ``crew`` once per row of the file ``rows`` (.csv, .jsonl, .yaml, .json), in worker processes.
+
+    Each row is checked against the crew's typed inputs first: a bad row is kept as ``invalid``
+    (with its row number and line) and the others run, or, with ``strict``, nothing runs and
+    ``InputError`` lists every bad row. Runs that fail are rows of the result, not errors.
+    """
+    from .batch import BatchOptions, start_batch
+    from .batch_progress import PlainBatchProgress
+    from .context import RunContext
+    from .dataset import read_rows
+    chosen = project_of(project)
+    context = RunContext.open(chosen)
+    chosen_options = options or BatchOptions()
+    definition = crew if isinstance(crew, CrewDefinition) else load_crew(
+        crew, chosen, profiles=context.llm_config.profiles, llm=chosen_options.llm)
+    source = Path(rows).resolve()
+    return start_batch(context, definition, read_rows(source), source, chosen_options,
+                       progress or PlainBatchProgress(), strict=strict)
+
+
+def resume_batch(batch_id: str, *, options: BatchOptions | None = None, progress: Progress | None = None,
+                 project: ProjectLike = None) -> BatchResult:
+    """Run the rows of a batch that have no completed run: failed and interrupted runs are resumed."""
+    from .batch import resume_batch as go_on
+    from .batch_progress import PlainBatchProgress
+    from .context import RunContext
+    return go_on(RunContext.open(project_of(project)), batch_id, options, progress or PlainBatchProgress())
 
 
 def stored_run(run_id: str, project: ProjectLike = None) -> Row:

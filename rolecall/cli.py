@@ -152,8 +152,53 @@ def _show_result(args: argparse.Namespace, start: Callable[[Any], RunResult]) ->
 def cmd_runs(project: Project, args: argparse.Namespace) -> int:
     from . import api
     from .history import render_runs
-    print(render_runs(api.runs(project, crew=args.crew, limit=args.limit), args.crew))
+    print(render_runs(api.runs(project, crew=args.crew, batch=args.batch, limit=args.limit), args.crew))
     return EXIT_OK
+
+
+def cmd_batch(project: Project, args: argparse.Namespace) -> int:
+    from . import api
+    from .batch_progress import batch_progress_for
+    if bool(args.inputs) == bool(args.resume):
+        raise InputError(Problem("give either --inputs FILE (a new batch) or --resume BATCH_ID",
+                                 hint=f"python main.py batch {args.crew} --inputs rows.csv"))
+    progress = batch_progress_for()
+    if args.resume:
+        result = api.resume_batch(args.resume, options=_batch_options(args, project), progress=progress,
+                                  project=project)
+    else:
+        crew = api.load_crew(args.crew, project, llm=args.llm)
+        print_problems(crew.warnings, project)
+        result = api.batch(crew, args.inputs, options=_batch_options(args, project, new=True), strict=args.strict,
+                           progress=progress, project=project)
+    print(result.render())
+    if result.interrupted or not result.rows:
+        return EXIT_FAILED
+    statuses = set(result.counts)
+    return EXIT_OK if statuses == {"completed"} else EXIT_AWAITING if statuses == {"completed",
+                                                                                   "awaiting_approval"} else EXIT_FAILED
+
+
+def _batch_options(args: argparse.Namespace, project: Project, new: bool = False) -> Any:
+    """The options given on the command line; a resumed batch keeps its own for the rest."""
+    from dataclasses import replace
+
+    from .batch import BatchOptions
+    given = {"llm": args.llm, "concurrency": args.concurrency, "approve_all": args.approve_all or None,
+             "max_cost": args.max_cost, "ray": args.ray, "csv": args.csv or None}
+    given = {k: v for k, v in given.items() if v is not None}
+    if new:
+        return BatchOptions(**{"concurrency": os.cpu_count() or 1, **given})
+    from .context import open_store
+    with open_store(project) as store:
+        found = store.batch(args.resume)
+    if found is None:
+        from .errors import RunNotFound
+        raise RunNotFound(Problem(f"no batch '{args.resume}'", hint="see python main.py runs"))
+    if found["crew"] != args.crew:
+        raise InputError(Problem(f"batch {found['id']} ran crew '{found['crew']}', not '{args.crew}'",
+                                 hint=f"python main.py batch {found['crew']} --resume {found['id']}"))
+    return replace(BatchOptions(**found["options"]), **given)
 
 
 def cmd_show_run(project: Project, args: argparse.Namespace) -> int:
@@ -266,8 +311,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="why; a rejected task is redone with it as feedback")
     p.add_argument("--force", action="store_true", help="resume even though the crew changed")
     p.add_argument("--json", action="store_true")
+    p = add("batch", cmd_batch, "run a crew once per row of a file of inputs, in worker processes")
+    p.add_argument("crew")
+    p.add_argument("--inputs", metavar="FILE", help=".csv, .jsonl or .yaml: one row of input values per run")
+    p.add_argument("--resume", metavar="BATCH_ID", help="run only the rows of that batch without a completed run")
+    p.add_argument("--concurrency", "-j", type=int, metavar="N", help="runs at once (default: the number of cores)")
+    p.add_argument("--llm", help="model profile for every agent of every run")
+    p.add_argument("--max-cost", type=float, metavar="USD", help="cap on each run's spend")
+    p.add_argument("--approve-all", action="store_true", help="approve every gate; else such rows wait for approve")
+    p.add_argument("--strict", action="store_true", help="run nothing when any row's inputs are bad")
+    p.add_argument("--csv", action="store_true", help="also write results.csv beside results.jsonl")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="run on a Ray cluster: a new one on this machine, or the one at ADDRESS (pip install "
+                        "-e '.[ray]')")
     p = add("runs", cmd_runs, "recent runs: status, duration, tokens, cost")
     p.add_argument("--crew")
+    p.add_argument("--batch", metavar="BATCH_ID", help="the runs of one batch")
     p.add_argument("--limit", type=int, default=20)
     add("show-run", cmd_show_run, "one run: tasks, who did them, delegations, calls, errors, outputs"
         ).add_argument("run_id")

@@ -39,9 +39,10 @@ class RunSummary:
                    row["started_at"], row["finished_at"], row["error"], usage)
 
 
-def summaries(store: RunStore, crew: str | None = None, limit: int = 20) -> list[RunSummary]:
-    """The newest runs first, of one crew or of all."""
-    return [RunSummary.of(row) for row in store.runs(crew, limit)]
+def summaries(store: RunStore, crew: str | None = None, limit: int = 20, *,
+              batch: str | None = None) -> list[RunSummary]:
+    """The newest runs first, of one crew or of all, of one batch or of any."""
+    return [RunSummary.of(row) for row in store.runs(crew, limit, batch=batch)]
 
 
 def render_runs(runs: list[RunSummary], crew: str | None = None) -> str:

@@ -40,10 +40,15 @@ def new_run_id(crew: str) -> str:
 
 def start_run(context: RunContext, crew: CrewDefinition, values: Mapping[str, Any], llm: str | None = None, *,
               max_cost: float | None = None, approve_all: bool = False,
-              listener: Listener | None = None) -> RunResult:
-    """Record a new run of ``crew`` and execute it; a failure is reported in the result, not raised."""
+              listener: Listener | None = None, run_id: str | None = None) -> RunResult:
+    """Record a new run of ``crew`` and execute it; a failure is reported in the result, not raised.
+
+    ``run_id``: an id chosen beforehand (a batch records it before the run starts); new by default.
+    """
     profile, reason = choose(context.llm_config, llm, context.env)
-    run_id = new_run_id(crew.name)
+    if run_id is not None and context.store.run(run_id) is not None:
+        raise RunStateError(Problem(f"a run '{run_id}' exists already", hint="resume it, or start a new run"))
+    run_id = run_id or new_run_id(crew.name)
     cap = max_cost if max_cost is not None else (crew.spec.budget.max_cost if crew.spec.budget else None)
     context.store.create_run(id=run_id, crew=crew.name, inputs=dict(values), profile=profile,
                              crew_hash=crew.package.fingerprint(), max_cost=cap,

@@ -58,7 +58,19 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id), kind TEXT NOT NULL,
     detail TEXT, at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY, crew TEXT NOT NULL, source TEXT NOT NULL, options TEXT NOT NULL,
+    created_at TEXT NOT NULL, finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS batch_rows (
+    batch_id TEXT NOT NULL REFERENCES batches(id), row INTEGER NOT NULL, inputs TEXT NOT NULL,
+    run_id TEXT, error TEXT, failure TEXT, seconds REAL, PRIMARY KEY (batch_id, row)
+);
 """
+
+# a run's own records, in the order they refer to each other; `export_run` and `import_run` move them
+RUN_TABLES = ("runs", "tasks", "model_calls", "tool_calls", "delegations", "approvals", "events")
+_NUMBERED = {"model_calls", "tool_calls", "delegations", "events"}  # their ids are the receiving store's
 
 
 def now() -> str:
@@ -129,15 +141,18 @@ class RunStore:
             raise RunNotFound(Problem(f"no run '{run_id}' in {self.path}", hint="see python main.py runs"))
         return row
 
-    def runs(self, crew: str | None = None, limit: int = 20) -> Iterator[Row]:
+    def runs(self, crew: str | None = None, limit: int = 20, *, batch: str | None = None) -> Iterator[Row]:
         """Newest first, each with its calls, tokens and cost summed."""
-        sql = ("SELECT r.*, COALESCE(SUM(m.prompt_tokens), 0) AS prompt_tokens, "
-               "COALESCE(SUM(m.completion_tokens), 0) AS completion_tokens, "
-               "COALESCE(SUM(m.prompt_tokens + m.completion_tokens), 0) AS tokens, SUM(m.cost) AS cost, "
-               "COUNT(m.id) AS calls, COUNT(m.id) - COUNT(m.cost) AS unpriced "
-               "FROM runs r LEFT JOIN model_calls m ON m.run_id = r.id "
-               + ("WHERE r.crew = ? " if crew else "") + "GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?")
-        for row in self.query(sql, *((crew,) if crew else ()), limit):
+        where, args = [], []
+        if crew:
+            where.append("r.crew = ?")
+            args.append(crew)
+        if batch:
+            where.append("r.id IN (SELECT run_id FROM batch_rows WHERE batch_id = ?)")
+            args.append(batch)
+        sql = (_RUN_TOTALS + (f"WHERE {' AND '.join(where)} " if where else "")
+               + "GROUP BY r.id ORDER BY r.started_at DESC LIMIT ?")
+        for row in self.query(sql, *args, limit):
             row["inputs"] = json.loads(row["inputs"])
             yield row
 
@@ -227,6 +242,66 @@ class RunStore:
         """(task, mode) -> decision so far, for every gate of the run."""
         return {(a["task"], GateMode(a["mode"])): ApprovalStatus(a["status"]) for a in self.approvals(run_id)}
 
+    # --- batches -------------------------------------------------------------------------------
+    def create_batch(self, id: str, *, crew: str, source: str, options: dict[str, Any],
+                     rows: list[tuple[int, dict[str, Any], str | None]]) -> None:
+        """A batch and its rows (number, inputs, the input error that keeps it from running).
+
+        A row's ``failure`` is what stopped its run before the run was recorded (a worker that died)."""
+        self._insert("batches", id=id, crew=crew, source=source, options=options, created_at=now())
+        for number, inputs, error in rows:
+            self._insert("batch_rows", batch_id=id, row=number, inputs=inputs, error=error)
+
+    def set_batch_row(self, batch_id: str, row: int, **fields: Any) -> None:
+        self._update("batch_rows", {"batch_id": batch_id, "row": row}, **fields)
+
+    def finish_batch(self, batch_id: str) -> None:
+        self._update("batches", {"id": batch_id}, finished_at=now())
+
+    def batch(self, batch_id: str) -> Row | None:
+        """The batch with this id, or the only one whose id starts with it."""
+        rows = self.query("SELECT * FROM batches WHERE id = ? OR id LIKE ? ORDER BY id = ? DESC",
+                          batch_id, f"{batch_id}%", batch_id)
+        if not rows or (len(rows) > 1 and rows[0]["id"] != batch_id):
+            return None
+        found = rows[0]
+        found["options"] = json.loads(found["options"])
+        return found
+
+    def batch_rows(self, batch_id: str) -> list[Row]:
+        """Every row with its run's status, output, tokens and cost (None before it has a run)."""
+        sql = ("SELECT b.row, b.inputs, b.run_id, b.error AS input_error, b.failure, b.seconds, t.status, t.output, "
+               "t.error, t.started_at, t.finished_at, t.calls, t.prompt_tokens, t.completion_tokens, t.tokens, "
+               "t.cost, t.unpriced FROM batch_rows b "
+               "LEFT JOIN (" + _RUN_TOTALS + "GROUP BY r.id) t ON t.id = b.run_id "
+               "WHERE b.batch_id = ? ORDER BY b.row")
+        rows = self.query(sql, batch_id)
+        for row in rows:
+            row["inputs"] = json.loads(row["inputs"])
+        return rows
+
+    # --- moving a run between stores (a Ray worker records into its own, the driver keeps it) ---------
+    def export_run(self, run_id: str) -> dict[str, list[Row]]:
+        return {table: self.query(f"SELECT * FROM {table} WHERE {'id' if table == 'runs' else 'run_id'} = ? "
+                                  "ORDER BY rowid", run_id) for table in RUN_TABLES}
+
+    def import_run(self, records: dict[str, list[Row]]) -> None:
+        """Add a run exported from another store; a run already here (a retried worker) is replaced."""
+        run_id = records["runs"][0]["id"]
+        with self._lock:
+            self._write("BEGIN", ())
+            try:
+                for table in reversed(RUN_TABLES):
+                    self._write(f"DELETE FROM {table} WHERE {'id' if table == 'runs' else 'run_id'} = ?", (run_id,))
+                for table in RUN_TABLES:
+                    for row in records.get(table, []):
+                        fields = {k: v for k, v in row.items() if not (table in _NUMBERED and k == "id")}
+                        self._insert(table, **fields)
+                self._write("COMMIT", ())
+            except BaseException:
+                self._write("ROLLBACK", ())
+                raise
+
     # --- SQL, kept in here ---------------------------------------------------------------------
     def query(self, sql: str, *args: Any) -> list[Row]:
         with self._lock:
@@ -259,6 +334,13 @@ class RunStore:
         sets = ", ".join(f"{k} = excluded.{k}" for k in fields)
         self._write(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
                     f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}", tuple(columns.values()))
+
+
+_RUN_TOTALS = ("SELECT r.*, COALESCE(SUM(m.prompt_tokens), 0) AS prompt_tokens, "
+               "COALESCE(SUM(m.completion_tokens), 0) AS completion_tokens, "
+               "COALESCE(SUM(m.prompt_tokens + m.completion_tokens), 0) AS tokens, SUM(m.cost) AS cost, "
+               "COUNT(m.id) AS calls, COUNT(m.id) - COUNT(m.cost) AS unpriced "
+               "FROM runs r LEFT JOIN model_calls m ON m.run_id = r.id ")
 
 
 def _encoded(fields: dict[str, Any]) -> dict[str, Any]:

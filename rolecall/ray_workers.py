@@ -1,0 +1,122 @@
+"""A batch on a Ray cluster: each run is a Ray task; its records come back to the driver's run store.
+
+The project (crews, config, tools, .env) travels as Ray's ``working_dir`` runtime
+environment, so a worker on another machine sees the same files. A worker records
+into a store of its own in a temporary folder and returns the run's rows and its
+run folder's files; the driver adds them to its store (``RunStore.import_run``).
+Only a returned result is recorded, so a worker lost mid-run, which Ray retries,
+leaves one run, not two. Ray reuses its worker processes, so crewai is imported
+once per worker, not once per run.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .job import Job, Outcome, perform
+from .problem import Problem
+from .project import Project
+from .store import RunStore
+
+# what a worker must not receive: the driver's environment, run folders, caches and virtualenvs
+EXCLUDES = [".venv", "venv", ".git", "runs", ".rolecall-cache", "__pycache__", "*.pyc", "node_modules", ".mypy_cache",
+            ".ruff_cache", ".pytest_cache", ".hypothesis"]
+PASSED_ON = ("ROLECALL_LLM", "ROLECALL_SCRIPT", "ROLECALL_SCRIPTED_DELAY", "ROLECALL_LOCAL_MODEL", "ROLECALL_CACHE",
+             "ROLECALL_OFFLINE")  # settings, never secrets: those travel in the project's .env
+RETRIES = 3  # Ray reruns a task whose worker died this many times
+
+
+def run_on_worker(job: Job) -> dict[str, Any]:
+    """A Ray task: the job's run in a store of its own; its records and files go back to the driver."""
+    from .context import open_store
+    from .environment import load_dotenv
+    root = Path.cwd()  # Ray starts the task in the unpacked working_dir
+    with tempfile.TemporaryDirectory(prefix="rolecall-ray-") as folder:
+        project = Project(root, runs=Path(folder))
+        load_dotenv(project.env_file)
+        if job.records:  # a resumed run: its finished tasks come with it
+            with open_store(project) as store:
+                store.import_run(job.records)
+        outcome = perform(project, replace(job, records=None))
+        with open_store(project) as store:
+            records = store.export_run(job.run_id) if store.run(job.run_id) else None
+        run_dir = Path(folder) / job.run_id
+        files = {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    return {"outcome": outcome, "records": records, "files": files}
+
+
+class RayPool:
+    """Up to ``size`` runs at once on the Ray cluster at ``address`` ("local": start one on this machine)."""
+
+    def __init__(self, project: Project, store: RunStore, address: str, size: int):
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError(Problem("--ray needs the ray package", hint="pip install -e '.[ray]'")) from None
+        self.ray, self.project, self.store, self.size = ray, project, store, max(1, size)
+        self._owned = not ray.is_initialized()
+        if self._owned:
+            local = address == "local"
+            ray.init(address="local" if local else address, num_cpus=self.size if local else None,
+                     _node_ip_address="127.0.0.1" if local else None,  # a cluster of one never listens outside
+                     include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        # per task, not per cluster: it holds for a cluster someone else started too
+        self._task = ray.remote(max_retries=RETRIES, num_cpus=1)(run_on_worker).options(
+            runtime_env=self.runtime_env())
+        self._running: dict[Any, tuple[Job, float]] = {}
+        self.overheads: list[float] = []  # seconds per run beyond the run itself (scheduling, transfer)
+
+    def runtime_env(self) -> dict[str, Any]:
+        passed = {name: os.environ[name] for name in PASSED_ON if name in os.environ}
+        return {"working_dir": str(self.project.root), "excludes": EXCLUDES, "env_vars": passed}
+
+    @property
+    def busy(self) -> int:
+        return len(self._running)
+
+    def outcomes(self, jobs: list[Job]) -> Iterator[Outcome]:
+        waiting = list(reversed([self._shippable(job) for job in jobs]))
+        while waiting or self._running:
+            while waiting and len(self._running) < self.size:
+                job = waiting.pop()
+                self._running[self._task.remote(job)] = (job, time.perf_counter())
+            done, _ = self.ray.wait(list(self._running), num_returns=1)
+            job, sent = self._running.pop(done[0])
+            yield self._received(job, done[0], time.perf_counter() - sent)
+
+    def _shippable(self, job: Job) -> Job:
+        """A resumed run takes its records along: the worker's store starts empty."""
+        if job.resume and self.store.run(job.run_id) is not None:
+            return replace(job, records=self.store.export_run(job.run_id))
+        return job
+
+    def _received(self, job: Job, ref: Any, seconds: float) -> Outcome:
+        try:
+            answer = self.ray.get(ref)
+        except Exception as exc:  # the task failed for good (workers lost more than RETRIES times)
+            return Outcome(job.row, job.run_id, "failed", seconds, error=f"on Ray: {type(exc).__name__}: {exc}")
+        outcome: Outcome = answer["outcome"]
+        self.overheads.append(max(0.0, seconds - outcome.seconds))
+        run_dir = self.project.runs_dir / job.run_id
+        if answer["records"]:
+            answer["records"]["runs"][0]["run_dir"] = str(run_dir)
+            self.store.import_run(answer["records"])
+        for name, content in answer["files"].items():
+            target = run_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        return outcome
+
+    def close(self) -> None:
+        for ref in self._running:
+            self.ray.cancel(ref, force=True)
+        self._running.clear()
+        if self._owned:
+            self.ray.shutdown()

@@ -1,0 +1,137 @@
+"""Worker processes for many runs at once: each imports crewai once and runs jobs until told to stop.
+
+Not ``concurrent.futures``: its pool breaks as a whole when one worker dies, and
+it cannot say which job the dead worker held. Here every worker has its own pipe,
+so the pool always knows who runs what; a worker that dies (crash, OOM, kill -9)
+is replaced and its job handed out again as a resume of the same run, at most
+``RETRIES`` times. Workers ignore Ctrl-C: the parent decides what stops.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from .job import Job, Outcome, perform
+from .project import Project
+
+RETRIES = 2  # a job whose worker died this many times more is failed, not retried forever
+_READY, _DONE = "ready", "done"
+
+
+def serve(conn: Connection, project: Project) -> None:
+    """A worker's life: warm up, then run each job sent until ``None`` arrives."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import crewai  # noqa: F401  (the 6 s import, paid once per worker, not once per run)
+    conn.send((_READY, os.getpid()))
+    while (job := conn.recv()) is not None:
+        conn.send((_DONE, perform(project, job)))
+
+
+@dataclass
+class _Worker:
+    process: Any  # multiprocessing.Process from the spawn context
+    conn: Connection
+    job: Job | None = None
+    ready: bool = False
+
+
+class WorkerPool:
+    """``size`` worker processes; ``outcomes(jobs)`` yields each job's outcome as it finishes."""
+
+    def __init__(self, project: Project, size: int):
+        # spawn, not fork: a forked child would share the parent's SQLite handle and crewai's threads
+        self._ctx = multiprocessing.get_context("spawn")
+        self.project, self.size = project, max(1, size)
+        self._workers: list[_Worker] = []
+        self._deaths: dict[int, int] = {}  # job row -> workers it has lost
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def busy(self) -> int:
+        return sum(w.job is not None for w in self._workers)
+
+    def outcomes(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
+        queue = deque(jobs)
+        while len(self._workers) < min(self.size, len(queue)):
+            self._start()
+        while queue or any(w.job for w in self._workers):
+            self._hand_out(queue)
+            yield from self._collect(queue)
+
+    def _start(self) -> None:
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=serve, args=(child, self.project), daemon=True, name="rolecall-worker")
+        process.start()
+        child.close()
+        self._workers.append(_Worker(process, parent))
+
+    def _hand_out(self, queue: deque[Job]) -> None:
+        for worker in self._workers:
+            if worker.ready and worker.job is None and queue:
+                worker.job = queue.popleft()
+                worker.conn.send(worker.job)
+
+    def _collect(self, queue: deque[Job]) -> Iterator[Outcome]:
+        by_signal = {w.process.sentinel: w for w in self._workers}
+        by_conn = {w.conn: w for w in self._workers}
+        for ready in wait([*by_conn, *by_signal], timeout=1.0):
+            worker = by_conn.get(ready)  # type: ignore[call-overload]
+            if worker is not None:
+                try:
+                    kind, value = worker.conn.recv()
+                except (EOFError, OSError):
+                    continue  # it died; its sentinel says so
+                if kind == _READY:
+                    worker.ready = True
+                else:
+                    worker.job = None
+                    yield value
+            elif by_signal[ready] in self._workers:  # type: ignore[index]
+                lost = self._bury(by_signal[ready], queue)  # type: ignore[index]
+                if lost is not None:
+                    yield lost
+
+    def _bury(self, worker: _Worker, queue: deque[Job]) -> Outcome | None:
+        """Replace a dead worker; its job goes back at the front (as a resume), or fails after RETRIES."""
+        self._workers.remove(worker)
+        worker.conn.close()
+        job, code = worker.job, worker.process.exitcode
+        if job is None:
+            if queue:
+                self._start()
+            return None
+        self._deaths[job.row] = self._deaths.get(job.row, 0) + 1
+        if self._deaths[job.row] > RETRIES:
+            return Outcome(job.row, job.run_id, "failed", 0.0,
+                           error=f"its worker process died {self._deaths[job.row]} times (last exit code {code})")
+        queue.appendleft(replace(job, resume=True))
+        self._start()
+        return None
+
+    def close(self) -> None:
+        """Stop every worker now; a run one was in the middle of is left for the store to mark interrupted."""
+        for worker in self._workers:
+            if worker.job is None:
+                try:
+                    worker.conn.send(None)
+                except OSError:
+                    pass
+            else:
+                worker.process.terminate()
+        for worker in self._workers:
+            worker.process.join(timeout=10)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+        self._workers.clear()
