@@ -132,7 +132,7 @@ def start_batch(context: RunContext, crew: CrewDefinition, rows: list[DataRow], 
     if bad and strict:
         raise InputError([p for problems in bad.values() for p in problems])
     batch_id = new_batch_id(crew.name)
-    stored = [(row.number, values, None) for row, values in good]
+    stored: list[tuple[int, dict[str, Any], str | None]] = [(row.number, values, None) for row, values in good]
     stored += [(n, next(r.values for r in rows if r.number == n), "; ".join(p.render() for p in problems))
                for n, problems in bad.items()]
     context.store.create_batch(batch_id, crew=crew.name, source=str(source), options=asdict(options),
@@ -176,7 +176,7 @@ def _execute(context: RunContext, batch_id: str, crew: str, jobs: list[Job], opt
              progress: Progress) -> BatchResult:
     total = len(context.store.batch_rows(batch_id))
     progress.start(total, total - len(jobs))
-    interrupted, peaks = False, {}
+    interrupted, peaks = False, dict[int, float]()
     executor = _executor(context, options)
     try:
         for outcome in executor.outcomes(jobs):

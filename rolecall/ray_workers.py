@@ -33,13 +33,16 @@ PASSED_ON = ("ROLECALL_LLM", "ROLECALL_SCRIPT", "ROLECALL_SCRIPTED_DELAY", "ROLE
 RETRIES = 3  # Ray reruns a task whose worker died this many times
 
 
-def run_on_worker(job: Job) -> dict[str, Any]:
-    """A Ray task: the job's run in a store of its own; its records and files go back to the driver."""
+def run_on_worker(job: Job, root: str | None = None) -> dict[str, Any]:
+    """A Ray task: the job's run in a store of its own; its records and files go back to the driver.
+
+    ``root``: the project's folder, when it did not travel as the working_dir (Ray starts the task there).
+    """
     from .context import open_store
     from .environment import load_dotenv
-    root = Path.cwd()  # Ray starts the task in the unpacked working_dir
+    root_dir = Path(root) if root else Path.cwd()
     with tempfile.TemporaryDirectory(prefix="rolecall-ray-") as folder:
-        project = Project(root, runs=Path(folder))
+        project = Project(root_dir, runs=Path(folder))
         load_dotenv(project.env_file)
         if job.records:  # a resumed run: its finished tasks come with it
             with open_store(project) as store:
@@ -56,20 +59,26 @@ class RayPool:
     """Up to ``size`` runs at once on the Ray cluster at ``address`` ("local": start one on this machine)."""
 
     def __init__(self, project: Project, store: RunStore, address: str, size: int):
+        if address == "local" or address.rsplit(":", 1)[0] in ("127.0.0.1", "localhost"):
+            # Ray's own switch for "no cluster beyond this machine": every server binds loopback only,
+            # and 127.0.0.1 is not swapped for the machine's address (read when ray is imported)
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         try:
             import ray
         except ImportError:
             raise ConfigError(Problem("--ray needs the ray package", hint="pip install -e '.[ray]'")) from None
         self.ray, self.project, self.store, self.size = ray, project, store, max(1, size)
+        # a driver that called ray.init itself keeps its cluster and runtime environment; then the
+        # workers read the project where it is, which holds on one machine
         self._owned = not ray.is_initialized()
         if self._owned:
             local = address == "local"
             ray.init(address="local" if local else address, num_cpus=self.size if local else None,
-                     _node_ip_address="127.0.0.1" if local else None,  # a cluster of one never listens outside
-                     include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
-        # per task, not per cluster: it holds for a cluster someone else started too
-        self._task = ray.remote(max_retries=RETRIES, num_cpus=1)(run_on_worker).options(
-            runtime_env=self.runtime_env())
+                     include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+                     runtime_env=self.runtime_env())
+        root = None if self._owned else str(project.root)
+        self._task = ray.remote(max_retries=RETRIES, num_cpus=1)(run_on_worker)
+        self._submit = lambda job: self._task.remote(job, root)
         self._running: dict[Any, tuple[Job, float]] = {}
         self.overheads: list[float] = []  # seconds per run beyond the run itself (scheduling, transfer)
 
@@ -86,7 +95,7 @@ class RayPool:
         while waiting or self._running:
             while waiting and len(self._running) < self.size:
                 job = waiting.pop()
-                self._running[self._task.remote(job)] = (job, time.perf_counter())
+                self._running[self._submit(job)] = (job, time.perf_counter())
             done, _ = self.ray.wait(list(self._running), num_returns=1)
             job, sent = self._running.pop(done[0])
             yield self._received(job, done[0], time.perf_counter() - sent)

@@ -50,6 +50,7 @@ class WorkerPool:
         self.project, self.size = project, max(1, size)
         self._workers: list[_Worker] = []
         self._deaths: dict[int, int] = {}  # job row -> workers it has lost
+        self._stillborn = 0  # workers that died before they were ready
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -97,27 +98,34 @@ class WorkerPool:
                 else:
                     worker.job = None
                     yield value
-            elif by_signal[ready] in self._workers:  # type: ignore[index]
-                lost = self._bury(by_signal[ready], queue)  # type: ignore[index]
-                if lost is not None:
-                    yield lost
+            elif by_signal[ready] in self._workers:
+                yield from self._bury(by_signal[ready], queue)
 
-    def _bury(self, worker: _Worker, queue: deque[Job]) -> Outcome | None:
+    def _bury(self, worker: _Worker, queue: deque[Job]) -> Iterator[Outcome]:
         """Replace a dead worker; its job goes back at the front (as a resume), or fails after RETRIES."""
         self._workers.remove(worker)
         worker.conn.close()
         job, code = worker.job, worker.process.exitcode
+        if not worker.ready:  # it died warming up: a broken install, not a bad row
+            self._stillborn += 1
+            if self._stillborn > RETRIES:
+                while queue:
+                    lost = queue.popleft()
+                    yield Outcome(lost.row, lost.run_id, "failed", 0.0,
+                                  error=f"worker processes could not start (exit code {code}); "
+                                        "check that `python -c 'import crewai'` works")
+                return
         if job is None:
             if queue:
                 self._start()
-            return None
+            return
         self._deaths[job.row] = self._deaths.get(job.row, 0) + 1
         if self._deaths[job.row] > RETRIES:
-            return Outcome(job.row, job.run_id, "failed", 0.0,
-                           error=f"its worker process died {self._deaths[job.row]} times (last exit code {code})")
+            yield Outcome(job.row, job.run_id, "failed", 0.0,
+                          error=f"its worker process died {self._deaths[job.row]} times (last exit code {code})")
+            return
         queue.appendleft(replace(job, resume=True))
         self._start()
-        return None
 
     def close(self) -> None:
         """Stop every worker now; a run one was in the middle of is left for the store to mark interrupted."""

@@ -193,3 +193,16 @@ def test_ctrl_c_stops_the_batch_and_resume_finishes_only_what_is_left(project: P
     after = {r["id"]: r for r in _store_rows(project, "SELECT id, status, finished_at FROM runs")}
     assert len(after) == 4 and {r["status"] for r in after.values()} == {"completed"}
     assert all(after[k]["finished_at"] == before[k]["finished_at"] for k in done_before)  # not run again
+
+
+def test_workers_that_cannot_start_fail_the_rows_instead_of_looping(project: Project, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "crewai.py").write_text("raise ImportError('crewai is broken here')\n")
+    monkeypatch.syspath_prepend(str(broken))  # spawned workers start from this sys.path: they import it, and die
+    rows = _rows_file(tmp_path, 2)
+    result = api.batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2), project=project)
+    assert [r.status for r in result.rows] == ["failed", "failed"]
+    assert "worker processes could not start" in (result.rows[0].error or "")
+    assert "--resume" in result.render()  # once the install is fixed, the same batch goes on
