@@ -62,7 +62,15 @@ class BatchResult:
     rows: list[BatchRow]
     folder: Path
     interrupted: bool = False
-    peak_rss_mb: dict[int, float] = field(default_factory=dict)  # worker pid -> its high-water mark
+    outcomes: list[Outcome] = field(default_factory=list)  # this attempt's, in the order they finished
+
+    @property
+    def peak_rss_mb(self) -> dict[int, float]:
+        """Worker process id -> its memory high-water mark."""
+        peaks: dict[int, float] = {}
+        for o in self.outcomes:
+            peaks[o.worker] = max(peaks.get(o.worker, 0.0), o.peak_rss_mb)
+        return peaks
 
     @property
     def counts(self) -> Counter[str]:
@@ -176,7 +184,7 @@ def _execute(context: RunContext, batch_id: str, crew: str, jobs: list[Job], opt
              progress: Progress) -> BatchResult:
     total = len(context.store.batch_rows(batch_id))
     progress.start(total, total - len(jobs))
-    interrupted, peaks = False, dict[int, float]()
+    interrupted, outcomes = False, list[Outcome]()
     executor = _executor(context, options)
     try:
         for outcome in executor.outcomes(jobs):
@@ -184,7 +192,7 @@ def _execute(context: RunContext, batch_id: str, crew: str, jobs: list[Job], opt
                                         seconds=round(outcome.seconds, 3))
             if outcome.error and not context.store.run(outcome.run_id):
                 context.store.set_batch_row(batch_id, outcome.row, failure=outcome.error)
-            peaks[outcome.worker] = max(peaks.get(outcome.worker, 0.0), outcome.peak_rss_mb)
+            outcomes.append(outcome)
             progress.update(outcome, executor.busy)
     except KeyboardInterrupt:  # stop now; every finished row is already recorded
         interrupted = True
@@ -194,7 +202,7 @@ def _execute(context: RunContext, batch_id: str, crew: str, jobs: list[Job], opt
     context.store.mark_interrupted()  # the runs the stopped workers were in the middle of
     context.store.finish_batch(batch_id)
     result = batch_result(context, batch_id, interrupted=interrupted)
-    result.peak_rss_mb = peaks
+    result.outcomes = outcomes
     write_results(result, csv=options.csv)
     return result
 

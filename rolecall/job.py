@@ -39,6 +39,7 @@ class Outcome:
     cost: float | None = 0.0
     worker: int = 0  # the process id that ran it
     peak_rss_mb: float = 0.0  # that process's high-water mark so far
+    overhead: float = 0.0  # seconds beyond the run itself: handing it out, scheduling, bringing it back
 
 
 def perform(project: Project, job: Job) -> Outcome:

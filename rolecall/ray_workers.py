@@ -80,7 +80,6 @@ class RayPool:
         self._task = ray.remote(max_retries=RETRIES, num_cpus=1)(run_on_worker)
         self._submit = lambda job: self._task.remote(job, root)
         self._running: dict[Any, tuple[Job, float]] = {}
-        self.overheads: list[float] = []  # seconds per run beyond the run itself (scheduling, transfer)
 
     def runtime_env(self) -> dict[str, Any]:
         passed = {name: os.environ[name] for name in PASSED_ON if name in os.environ}
@@ -111,8 +110,7 @@ class RayPool:
             answer = self.ray.get(ref)
         except Exception as exc:  # the task failed for good (workers lost more than RETRIES times)
             return Outcome(job.row, job.run_id, "failed", seconds, error=f"on Ray: {type(exc).__name__}: {exc}")
-        outcome: Outcome = answer["outcome"]
-        self.overheads.append(max(0.0, seconds - outcome.seconds))
+        outcome: Outcome = replace(answer["outcome"], overhead=max(0.0, seconds - answer["outcome"].seconds))
         run_dir = self.project.runs_dir / job.run_id
         if answer["records"]:
             answer["records"]["runs"][0]["run_dir"] = str(run_dir)

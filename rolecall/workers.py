@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -39,6 +40,7 @@ class _Worker:
     conn: Connection
     job: Job | None = None
     ready: bool = False
+    sent: float = 0.0  # when it got its job
 
 
 class WorkerPool:
@@ -80,7 +82,7 @@ class WorkerPool:
     def _hand_out(self, queue: deque[Job]) -> None:
         for worker in self._workers:
             if worker.ready and worker.job is None and queue:
-                worker.job = queue.popleft()
+                worker.job, worker.sent = queue.popleft(), time.perf_counter()
                 worker.conn.send(worker.job)
 
     def _collect(self, queue: deque[Job]) -> Iterator[Outcome]:
@@ -97,7 +99,7 @@ class WorkerPool:
                     worker.ready = True
                 else:
                     worker.job = None
-                    yield value
+                    yield replace(value, overhead=max(0.0, time.perf_counter() - worker.sent - value.seconds))
             elif by_signal[ready] in self._workers:
                 yield from self._bury(by_signal[ready], queue)
 
