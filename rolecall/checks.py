@@ -97,16 +97,26 @@ def schema(check: SchemaFields, result: RunResult, crew: CrewDefinition) -> Chec
     except ValueError as exc:
         first = str(exc).splitlines()[1:3]
         return CheckOutcome(False, f"task '{key}' output does not parse as {model.__name__}: {' '.join(first)}")
-    wrong = [f"{name} is {parsed.get(name)!r}, expected {value!r}" if name in parsed
-             else f"{model.__name__} has no field '{name}'" for name, value in check.fields.items()
-             if parsed.get(name, _ABSENT) != value]
+    wrong = [_field_problem(model.__name__, parsed, name, value) for name, value in check.fields.items()]
+    wrong = [w for w in wrong if w]
     if wrong:
         return CheckOutcome(False, f"task '{key}' output parses as {model.__name__}, but " + "; ".join(wrong))
     given = f" with {', '.join(check.fields)} as expected" if check.fields else ""
     return CheckOutcome(True, f"task '{key}' output parses as {model.__name__}{given}")
 
 
-_ABSENT = object()
+
+def _field_problem(schema_name: str, parsed: Any, name: str, expected: Any) -> str | None:
+    """Why field ``name`` (a dotted path: ``partners.0.name``) is not ``expected``, or None when it is."""
+    value = parsed
+    for part in name.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return f"{schema_name} output has no field '{name}'"
+    return None if value == expected else f"{name} is {value!r}, expected {expected!r}"
 
 
 def _json(text: str | None) -> Any:
@@ -142,8 +152,9 @@ def called_names(crew: CrewDefinition, name: str) -> set[str]:
     found = {name}
     for use in [u for a in crew.agents.values() for u in a.tools] + [u for t in crew.tasks.values() for u in t.tools]:
         given = use.kwargs.get("name")
-        if use.name == name or given == name:
-            found.add(str(given) if given else _own_name(crew, use.name))
+        own = _own_name(crew, use.name)
+        if name in (use.name, given, own):
+            found |= {str(given)} if given else {own}
     return found
 
 
@@ -151,6 +162,8 @@ def _own_name(crew: CrewDefinition, registry_name: str) -> str:
     info = crew.toolbox.get(registry_name)
     if info is None:
         return registry_name
+    if info.tool_name:
+        return info.tool_name
     try:  # the run imported the tool already; reading its declared name costs nothing more
         target = getattr(importlib.import_module(info.module), info.name)
     except (ImportError, AttributeError):

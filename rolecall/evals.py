@@ -26,7 +26,7 @@ from pydantic import Field, StrictFloat, StrictInt, StrictStr
 from .definition import CrewDefinition
 from .errors import ConfigError
 from .inputs import bind
-from .load import KeyPath, YamlDoc, kind_of, load_yaml, parse_model
+from .load import KeyPath, YamlDoc, kind_of, load_yaml, parse_lenient, parse_model
 from .problem import Problem, did_you_mean, only_errors
 from .spec import InlineSchema, Strict
 
@@ -41,13 +41,13 @@ class CaseSpec(Strict):
     script: dict[StrictStr, Any] | None = Field(
         None, description="Replies the scripted model replays for this case (see rolecall.llm.scripted); "
                           "other models ignore it. A `judge:` list scripts the scripted judge's verdicts.")
-    checks: list[dict[StrictStr, Any]] = Field(min_length=1, description="What must hold after the run.")
+    checks: list[dict[StrictStr, Any]] = Field(description="What must hold after the run.")
 
 
 class EvalFileSpec(Strict):
     description: StrictStr | None = None
     judge: StrictStr | None = Field(None, description="Profile that judges rubric checks (default: the run's).")
-    cases: dict[StrictStr, CaseSpec] = Field(min_length=1)
+    cases: dict[StrictStr, CaseSpec]
 
 
 # --- check kinds: one model each, told apart by their one kind key --------------------
@@ -82,6 +82,7 @@ class Matches(CheckBase):
 
 class SchemaFields(CheckBase):
     kind: ClassVar[str] = "schema"
+    # field -> expected value; a dotted path reaches inside (partners.0.name); {} only parses
     fields: dict[StrictStr, Any] = Field(alias="schema")
 
     def shown(self) -> str:
@@ -182,7 +183,7 @@ def load_suite(crew: CrewDefinition, profiles: set[str], file: Path | None = Non
     if doc is not None and not isinstance(doc.data, dict):
         problems.append(doc.problem((), f"the top level of {FILE_NAME} must be a mapping, not {kind_of(doc.data)}"))
         doc = None
-    spec = parse_model(doc, (), EvalFileSpec, problems) if doc is not None else None
+    spec = parse_lenient(doc, (), EvalFileSpec, problems) if doc is not None else None
     if doc is None or spec is None:
         raise ConfigError(problems)
     suite = _Checker(crew, doc, profiles, problems).suite(spec)
@@ -204,12 +205,16 @@ class _Checker:
     def suite(self, spec: EvalFileSpec) -> EvalSuite:
         if spec.judge is not None:
             self.check_profile(("judge",), spec.judge)
+        if not spec.cases:
+            self.add(("cases",), "no cases", "add one: cases: {NAME: {inputs: {...}, checks: [...]}}")
         cases = [self.case(name, case) for name, case in spec.cases.items()]
         return EvalSuite(self.crew.name, self.doc.file, spec.description, spec.judge, cases)
 
     def case(self, name: str, spec: CaseSpec) -> EvalCase:
         at: KeyPath = ("cases", name)
         self.check_inputs((*at, "inputs"), spec.inputs)
+        if not spec.checks:
+            self.add((*at, "checks"), "a case needs at least one check", _kinds_hint())
         checks = [self.check((*at, "checks", i), raw) for i, raw in enumerate(spec.checks)]
         return EvalCase(name, spec.description, dict(spec.inputs), spec.script,
                         [c for c in checks if c is not None])
@@ -279,7 +284,7 @@ class _Checker:
                                       f"output_schema)", f"name a task that has one: {', '.join(with_schema)}"
                      if with_schema else "no task of this crew has one")
         elif isinstance(schema, InlineSchema):  # a schemas.py class is read only when the run imports it
-            for name in check.fields:
+            for name in (path.split(".")[0] for path in check.fields):
                 if name not in schema.fields:
                     self.add((*at, "schema", name), f"schema '{schema.name}' has no field '{name}'",
                              did_you_mean(name, schema.fields) or f"fields: {', '.join(schema.fields)}")
@@ -300,9 +305,14 @@ class _Checker:
 
 
 def tool_names(crew: CrewDefinition) -> set[str]:
-    """Names a ``tool:`` check may use: each binding's registry name, and the ``name`` it was given."""
-    uses = [u for a in crew.agents.values() for u in a.tools] + [u for t in crew.tasks.values() for u in t.tools]
-    return {u.name for u in uses} | {str(u.kwargs["name"]) for u in uses if u.kwargs.get("name")}
+    """Names a ``tool:`` check may use: each binding's registry name (KnowledgeSearchTool), and the name
+    the model calls it by: the binding's ``name:``, else the tool's own (search_knowledge)."""
+    names: set[str] = set()
+    for use in [u for a in crew.agents.values() for u in a.tools] + [u for t in crew.tasks.values() for u in t.tools]:
+        info = crew.toolbox.get(use.name)
+        called = use.kwargs.get("name") or (info.tool_name if info else None)
+        names |= {use.name, str(called)} if called else {use.name}
+    return names
 
 
 def _kinds_hint() -> str:
