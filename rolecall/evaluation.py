@@ -24,7 +24,7 @@ from .definition import CrewDefinition
 from .errors import RolecallError
 from .eval_report import CaseRun, CheckResult, EvalReport
 from .evals import CheckBase, EvalCase, EvalSuite, Rubric
-from .judge import Verdict, judge
+from .judge import Judge, Verdict
 from .project import Project
 from .result import RunResult
 
@@ -79,18 +79,23 @@ class _CaseRunner:
         with replaying(script, self.folder / f"{case.name}.{profile}.script.yaml"):
             result = api.run(self.crew, case.inputs, llm=profile, approve_all=True, on_event=self.on_event,
                              project=self.project)
-            checks = [self.check(check, result, profile) for check in case.checks]
+            judges = Judge(self.project)
+            try:
+                checks = [self.check(check, result, profile, judges) for check in case.checks]
+            finally:
+                judges.close()
         return CaseRun(case.name, profile, result.run_id, str(result.status), str(result.run_dir),
                        round(result.seconds, 2), result.tokens, result.usage.cost, checks)
 
-    def check(self, check: CheckBase, result: RunResult, profile: str) -> CheckResult:
-        outcome = evaluate_check(check, result, self.crew, lambda rubric, text: self.judged(rubric, text, profile))
+    def check(self, check: CheckBase, result: RunResult, profile: str, judges: Judge) -> CheckResult:
+        outcome = evaluate_check(check, result, self.crew,
+                                 lambda rubric, text: self.judged(judges, rubric, text, profile))
         return _result(check, outcome)
 
-    def judged(self, check: Rubric, text: str, profile: str) -> Verdict:
+    def judged(self, judges: Judge, check: Rubric, text: str, profile: str) -> Verdict:
         chosen = self.judge_of(check, profile)
         try:
-            return judge(self.project, chosen, check.rubric, text)
+            return judges.verdict(chosen, check.rubric, text)
         except RolecallError as exc:  # a judge that cannot answer fails its check; the eval goes on
             return Verdict(False, f"the judge could not answer: {exc}", chosen)
 

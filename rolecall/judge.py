@@ -92,35 +92,51 @@ def scripted_verdict(conversation: list[dict[str, Any]]) -> str:
     return json.dumps({"pass": passed, "reason": reason})
 
 
-def judge(project: Project, profile: str, rubric: str, output: str, env: Environment | None = None) -> Verdict:
-    """Ask ``profile`` once whether ``output`` meets ``rubric``; its tokens and cost are kept.
+class Judge:
+    """The judge models of one eval case, built on first use through the run's model factory.
 
-    A judge that cannot be reached (no key, no model file) raises ``ModelUnavailable``.
+    One object per case, so a scripted judge takes its ``judge:`` replies in order; each
+    verdict keeps the tokens and cost of its own call. A judge that cannot be reached (no
+    key, no model file) raises ``ModelUnavailable``.
     """
-    from .context import RunContext
-    from .llm.factory import LlmPool
-    context = RunContext.open(project, env)
-    try:
-        pool = LlmPool(context)  # a fresh pool: its token counts are this call's alone
+
+    def __init__(self, project: Project, env: Environment | None = None):
+        self.project, self.env = project, env
+        self._context: Any = None
+        self._pool: Any = None
+
+    def verdict(self, profile: str, rubric: str, output: str) -> Verdict:
+        """Ask ``profile`` once whether ``output`` meets ``rubric``."""
+        pool = self._models()
         llm = pool.get(profile)
+        before = _usage(pool)
         answer = llm.call(messages(rubric, output), response_model=VerdictModel)
         passed, reason = parse_verdict(answer)
-        prompt, completion, cost = _usage(pool)
-    finally:
-        context.store.close()
-    return Verdict(passed, reason, profile, prompt, completion, cost)
+        after = _usage(pool)
+        cost = None if after[2] is None or before[2] is None else after[2] - before[2]
+        return Verdict(passed, reason, profile, after[0] - before[0], after[1] - before[1], cost)
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.store.close()
+
+    def _models(self) -> Any:
+        if self._pool is None:
+            from .context import RunContext
+            from .llm.factory import LlmPool
+            self._context = RunContext.open(self.project, self.env)
+            self._pool = LlmPool(self._context)
+        return self._pool
 
 
 def _usage(pool: Any) -> tuple[int, int, float | None]:
-    """Tokens and cost of every model the pool built (a wrapper's inner models count once, inside)."""
+    """Tokens and cost so far of every model the pool built (a wrapper's inner models count, not it)."""
     prompt = completion = 0
     cost: float | None = 0.0
     for llm in pool.all().values():
         if hasattr(llm, "links"):  # a resilience wrapper: its links hold the counts
             continue
         used = llm.get_token_usage_summary()
-        if not used.prompt_tokens and not used.completion_tokens:
-            continue
         prompt, completion = prompt + used.prompt_tokens, completion + used.completion_tokens
         price = pool.cost(llm.model, used.prompt_tokens, used.completion_tokens)
         cost = None if price is None or cost is None else cost + price
