@@ -97,8 +97,8 @@ def schema(check: SchemaFields, result: RunResult, crew: CrewDefinition) -> Chec
     except ValueError as exc:
         first = str(exc).splitlines()[1:3]
         return CheckOutcome(False, f"task '{key}' output does not parse as {model.__name__}: {' '.join(first)}")
-    wrong = [_field_problem(model.__name__, parsed, name, value) for name, value in check.fields.items()]
-    wrong = [w for w in wrong if w]
+    found = [_field_problem(model.__name__, parsed, name, value) for name, value in check.fields.items()]
+    wrong = [w for w in found if w is not None]
     if wrong:
         return CheckOutcome(False, f"task '{key}' output parses as {model.__name__}, but " + "; ".join(wrong))
     given = f" with {', '.join(check.fields)} as expected" if check.fields else ""
