@@ -71,7 +71,7 @@ def test_every_seed_crew_passes_its_evals_on_the_scripted_model(crew, repo_proje
     assert total >= 5 and passed == total, report.render()
     assert report.meets(1.0) and [r.status for r in report.runs] == ["completed"] * len(report.cases)
     # every case is a recorded run: the run store knows it, and its report sits in its run folder
-    stored = {r.run_id for r in rolecall.runs(repo_project, crew=crew, limit=50)}
+    stored = {r.id for r in rolecall.runs(repo_project, crew=crew, limit=50)}
     assert {r.run_id for r in report.runs} <= stored
     assert all((Path(r.run_dir) / "report.html").is_file() for r in report.runs)
 
