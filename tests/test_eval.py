@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,6 +216,12 @@ cases:
         "output_json or output_schema) (name a task that has one: facts)",
         "6 errors"]
     assert not memo_project.runs_dir.exists()  # nothing ran
+    # checking evals.yaml is as light as `validate`: crewai is imported only when a run starts
+    code = (f"import sys; from rolecall.cli import main; "
+            f"rc = main(['--project', {str(memo_project.root)!r}, 'eval', 'memo']); "
+            f"print('CREWAI' if 'crewai' in sys.modules else 'CLEAN', rc)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.stdout.strip().splitlines()[-1] == "CLEAN 2"
 
 
 def test_unknown_profiles_cases_and_a_missing_file_are_bad_input(memo_project):
