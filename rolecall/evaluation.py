@@ -8,7 +8,6 @@ script each scripted case replayed. Each case's run links to its own report.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import yaml
 
 from .checks import CheckOutcome, evaluate_check
 from .definition import CrewDefinition
+from .environment import temporarily
 from .errors import RolecallError
 from .eval_report import CaseRun, CheckResult, EvalReport
 from .evals import CheckBase, EvalCase, EvalSuite, Rubric
@@ -118,18 +118,11 @@ def _result(check: CheckBase, outcome: CheckOutcome) -> CheckResult:
 
 @contextmanager
 def replaying(script: dict[str, Any] | None, file: Path) -> Iterator[None]:
-    """The scripted model replays ``script`` for this case only (it reads ROLECALL_SCRIPT when a run
-    builds it); the file stays in the eval's folder as a record of what was replayed."""
+    """The scripted model replays ``script`` for this case only; the file stays in the eval's
+    folder as a record of what was replayed."""
     if script is None:
         yield
         return
     file.write_text(yaml.safe_dump(script, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    before = os.environ.get("ROLECALL_SCRIPT")
-    os.environ["ROLECALL_SCRIPT"] = str(file)
-    try:
+    with temporarily("ROLECALL_SCRIPT", str(file)):
         yield
-    finally:
-        if before is None:
-            os.environ.pop("ROLECALL_SCRIPT", None)
-        else:
-            os.environ["ROLECALL_SCRIPT"] = before
