@@ -111,7 +111,7 @@ def evaluate(crew: CrewDefinition | str, *, llms: str | list[str] | None = None,
     if cases:
         suite = suite.only(cases)
     from .evaluation import run_suite  # the runs import crewai
-    return run_suite(chosen, definition, suite, profiles, config, judge_profile=judge, on_event=on_event)
+    return run_suite(chosen, definition, suite, profiles, judge_profile=judge, on_event=on_event)
 
 
 def resume(run_id: str, *, force: bool = False, approve_all: bool = False, on_event: Listener | None = None,

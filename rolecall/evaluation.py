@@ -29,7 +29,6 @@ from .project import Project
 from .result import RunResult
 
 if TYPE_CHECKING:
-    from .llm.profiles import LlmConfig
     from .record import Listener
 
 
@@ -37,14 +36,14 @@ def new_eval_id(crew: str) -> str:
     return f"{datetime.now():%Y%m%d-%H%M%S}-{crew}-{secrets.token_hex(2)}"
 
 
-def run_suite(project: Project, crew: CrewDefinition, suite: EvalSuite, profiles: list[str], config: LlmConfig,
+def run_suite(project: Project, crew: CrewDefinition, suite: EvalSuite, profiles: list[str],
               *, judge_profile: str | None = None, on_event: Listener | None = None) -> EvalReport:
     """Run every case of ``suite`` on every profile, check it, and write results.json and summary.html."""
     eval_id = new_eval_id(crew.name)
     folder = project.runs_dir / "evals" / eval_id
     folder.mkdir(parents=True, exist_ok=True)
     started, clock = datetime.now(UTC).isoformat(), time.monotonic()
-    runner = _CaseRunner(project, crew, suite, config, folder, judge_profile, on_event)
+    runner = _CaseRunner(project, crew, suite, folder, judge_profile, on_event)
     runs = [runner.run(case, profile) for profile in profiles for case in suite.cases]
     report = EvalReport(eval_id, crew.name, profiles, [c.name for c in suite.cases], runs, folder, started,
                         time.monotonic() - clock)
@@ -66,17 +65,17 @@ def write(project: Project, report: EvalReport) -> None:
 
 
 class _CaseRunner:
-    def __init__(self, project: Project, crew: CrewDefinition, suite: EvalSuite, config: LlmConfig, folder: Path,
+    def __init__(self, project: Project, crew: CrewDefinition, suite: EvalSuite, folder: Path,
                  judge_profile: str | None, on_event: Listener | None):
-        self.project, self.crew, self.suite, self.config = project, crew, suite, config
+        self.project, self.crew, self.suite = project, crew, suite
         self.folder, self.judge_profile, self.on_event = folder, judge_profile, on_event
 
     def run(self, case: EvalCase, profile: str) -> CaseRun:
         from . import api
         if self.on_event is not None:
             self.on_event("eval_case", {"case": case.name, "profile": profile})
-        script = case.script if self.scripted(profile) or self.scripted(self.judge_of(None, profile)) else None
-        with replaying(script, self.folder / f"{case.name}.{profile}.script.yaml"):
+        # only the scripted model reads a script, as the crew's model or as a judge; others ignore it
+        with replaying(case.script, self.folder / f"{case.name}.script.yaml"):
             result = api.run(self.crew, case.inputs, llm=profile, approve_all=True, on_event=self.on_event,
                              project=self.project)
             judges = Judge(self.project)
@@ -99,13 +98,9 @@ class _CaseRunner:
         except RolecallError as exc:  # a judge that cannot answer fails its check; the eval goes on
             return Verdict(False, f"the judge could not answer: {exc}", chosen)
 
-    def judge_of(self, check: Rubric | None, profile: str) -> str:
+    def judge_of(self, check: Rubric, profile: str) -> str:
         """--judge, else the check's ``judge:``, else the file's, else the profile the case ran on."""
-        return self.judge_profile or (check.judge if check else None) or self.suite.judge or profile
-
-    def scripted(self, profile: str) -> bool:
-        spec = self.config.profiles.get(profile)
-        return spec is not None and spec.provider == "scripted"
+        return self.judge_profile or check.judge or self.suite.judge or profile
 
 
 def _result(check: CheckBase, outcome: CheckOutcome) -> CheckResult:

@@ -92,7 +92,7 @@ def test_an_eval_records_every_case_check_and_run_beside_the_run_folders(repo_pr
     assert saved["pass_rate"] == {"scripted": 1.0} and saved["cases"] == ["billing_refund", "hub_offline",
                                                                           "damaged_camera"]
     # the scripted case replayed its script, kept in the eval's folder
-    assert yaml.safe_load((report.folder / "billing_refund.scripted.script.yaml").read_text())["agents"]["supervisor"]
+    assert yaml.safe_load((report.folder / "billing_refund.script.yaml").read_text())["agents"]["supervisor"]
     page = report.summary_file.read_text()
     assert page.count('class="case-row"') == 3 and "billing_refund" in page and "tool billing_policy" in page
     assert "<script" not in page and "http" not in page.replace("http-equiv", "")  # self-contained, no requests
