@@ -60,7 +60,7 @@ def target(check: CheckBase, result: RunResult) -> tuple[str | None, str]:
 
 def _missing(where: str, result: RunResult) -> CheckOutcome:
     why = f" (run {result.status}: {result.error})" if result.error else f" (run {result.status})"
-    return CheckOutcome(False, f"no {where}{why}")
+    return CheckOutcome(False, f"there is no {where.removeprefix('the ')}{why}")
 
 
 def contains(check: Contains, result: RunResult, crew: CrewDefinition) -> CheckOutcome:

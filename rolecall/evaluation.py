@@ -39,6 +39,7 @@ def new_eval_id(crew: str) -> str:
 def run_suite(project: Project, crew: CrewDefinition, suite: EvalSuite, profiles: list[str],
               *, judge_profile: str | None = None, on_event: Listener | None = None) -> EvalReport:
     """Run every case of ``suite`` on every profile, check it, and write results.json and summary.html."""
+    reachable(project, profiles)
     eval_id = new_eval_id(crew.name)
     folder = project.runs_dir / "evals" / eval_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -49,6 +50,20 @@ def run_suite(project: Project, crew: CrewDefinition, suite: EvalSuite, profiles
                         time.monotonic() - clock)
     write(project, report)
     return report
+
+
+def reachable(project: Project, profiles: list[str]) -> None:
+    """Build each profile's model once, so a missing key or model file is bad input before the first
+    case runs, not after half the eval (``ModelUnavailable``). The local model loads once per process."""
+    from .context import RunContext
+    from .llm.factory import LlmPool
+    context = RunContext.open(project)
+    try:
+        pool = LlmPool(context)
+        for profile in profiles:
+            pool.get(profile)
+    finally:
+        context.store.close()
 
 
 def write(project: Project, report: EvalReport) -> None:

@@ -235,3 +235,35 @@ def test_unknown_profiles_cases_and_a_missing_file_are_bad_input(memo_project):
     with pytest.raises(ConfigError, match=r"no case 'ofsite' in evals.yaml \(did you mean 'offsite'\?\)"):
         evaluate("memo", llms="scripted", cases=["ofsite"], project=memo_project)
     assert not memo_project.runs_dir.exists()
+
+
+def test_a_case_whose_run_fails_fails_its_checks_with_the_runs_error(memo_project):
+    write_evals(memo_project, """\
+cases:
+  model_down:
+    script: {tasks: {draft: [{error: the model is down}, {error: the model is down}, {error: the model is down},
+                             {error: the model is down}, {error: the model is down}]}}
+    checks:
+      - contains: offsite
+      - done_by: writer
+        task: draft
+      - max_tokens: 1000
+""")
+    report = evaluate("memo", llms="scripted", project=memo_project)
+    run = report.run_of("model_down", "scripted")
+    contains, done, tokens = run.checks
+    assert run.status == "failed" and not contains.passed and not done.passed
+    assert contains.detail.startswith("there is no final output (run failed: ") and "the model is down" in \
+        contains.detail
+    assert done.detail == "task 'draft' did not complete (failed)"
+    assert tokens.passed  # what the failed run used is still counted against its cap
+    assert report.pass_rate("scripted") == pytest.approx(1 / 3)
+
+
+def test_a_profile_that_cannot_answer_is_bad_input_before_any_case_runs(memo_project, monkeypatch, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    write_evals(memo_project, "cases:\n  offsite:\n    checks: [{done_by: writer}]\n")
+    code, out, err = cli(capsys, memo_project, "eval", "memo", "--llm", "scripted,openai")
+    assert code == 2 and "profile 'openai' needs OPENAI_API_KEY" in err
+    assert rolecall.runs(memo_project) == []  # the scripted column did not run either
