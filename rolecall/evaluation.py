@@ -110,8 +110,10 @@ class _CaseRunner:
         chosen = self.judge_of(check, profile)
         try:
             return judges.verdict(chosen, check.rubric, text)
-        except RolecallError as exc:  # a judge that cannot answer fails its check; the eval goes on
+        except RolecallError as exc:  # no key, no model file: the check fails, saying why; the eval goes on
             return Verdict(False, f"the judge could not answer: {exc}", chosen)
+        except Exception as exc:  # noqa: BLE001 - a provider's own error (network, 5xx after retries) likewise
+            return Verdict(False, f"the judge could not answer: {type(exc).__name__}: {exc}"[:300], chosen)
 
     def judge_of(self, check: Rubric, profile: str) -> str:
         """--judge, else the check's ``judge:``, else the file's, else the profile the case ran on."""
