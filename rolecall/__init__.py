@@ -18,11 +18,11 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS = {
     "ApprovalStatus": "status", "ConfigError": "errors", "CrewDefinition": "definition", "Decision": "approval",
-    "ImportReport": "importer", "InputError": "errors", "ModelUnavailable": "errors", "Problem": "problem",
-    "Project": "project", "RolecallError": "errors", "RunNotFound": "errors", "RunResult": "result",
-    "RunStateError": "errors", "RunStatus": "status", "RunSummary": "history", "TaskStatus": "status",
-    "Usage": "usage", "decide": "api", "import_project": "api", "load_crew": "api", "resume": "api", "run": "api",
-    "runs": "api", "write_report": "api",
+    "EvalReport": "eval_report", "ImportReport": "importer", "InputError": "errors", "ModelUnavailable": "errors",
+    "Problem": "problem", "Project": "project", "RolecallError": "errors", "RunNotFound": "errors",
+    "RunResult": "result", "RunStateError": "errors", "RunStatus": "status", "RunSummary": "history",
+    "TaskStatus": "status", "Usage": "usage", "decide": "api", "evaluate": "api", "import_project": "api",
+    "load_crew": "api", "resume": "api", "run": "api", "runs": "api", "write_report": "api",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -42,6 +42,7 @@ def __dir__() -> list[str]:
 
 if _TYPE_CHECKING:  # what type checkers and editors see (`X as X` marks a re-export)
     from .api import decide as decide
+    from .api import evaluate as evaluate
     from .api import import_project as import_project
     from .api import load_crew as load_crew
     from .api import resume as resume
@@ -56,6 +57,7 @@ if _TYPE_CHECKING:  # what type checkers and editors see (`X as X` marks a re-ex
     from .errors import RolecallError as RolecallError
     from .errors import RunNotFound as RunNotFound
     from .errors import RunStateError as RunStateError
+    from .eval_report import EvalReport as EvalReport
     from .history import RunSummary as RunSummary
     from .importer import ImportReport as ImportReport
     from .problem import Problem as Problem

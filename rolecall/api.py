@@ -1,4 +1,4 @@
-"""rolecall from Python: load a crew, run it, resume it, decide its approvals, read its history.
+"""rolecall from Python: load a crew, run it, evaluate it, resume it, decide its approvals, read its history.
 
     from rolecall import load_crew, run
 
@@ -34,6 +34,7 @@ from .validate import validate
 
 if TYPE_CHECKING:
     from .batch import BatchOptions, BatchResult, Progress
+    from .eval_report import EvalReport
     from .importer import ImportReport
     from .record import Listener
     from .store import Row
@@ -82,6 +83,37 @@ def run(crew: CrewDefinition | str, inputs: Mapping[str, Any] | None = None, *, 
     values = bound(definition.inputs, inputs or {})
     return start_run(context, definition, values, llm, max_cost=max_cost, approve_all=approve_all,
                      listener=on_event, run_id=run_id)
+
+
+def evaluate(crew: CrewDefinition | str, *, llms: str | list[str] | None = None, judge: str | None = None,
+             cases: list[str] | None = None, evals: str | os.PathLike[str] | None = None,
+             on_event: Listener | None = None, project: ProjectLike = None) -> EvalReport:
+    """Run the cases of ``crew``'s ``evals.yaml`` (or the file ``evals``) on each profile in ``llms``.
+
+    ``llms``: profile names (a list, or ``"local,openai"``); default the profile a run would use.
+    ``judge``: the profile that judges every rubric, over what evals.yaml says. ``cases``: only these.
+    evals.yaml is checked against the crew before any model is called (``ConfigError``, located).
+    Each case is a recorded run; the report's ``folder`` holds results.json and summary.html.
+    """
+    from .evals import load_suite
+    from .llm.profiles import choose
+    chosen = project_of(project)
+    config = load_config(chosen.config_dir)
+    env = Environment.current()
+    names = [n.strip() for n in llms.split(",")] if isinstance(llms, str) else list(llms or [])
+    profiles = [choose(config, name or None, env)[0] for name in names or [""]]
+    if len(set(profiles)) != len(profiles):
+        raise ConfigError(Problem(f"a profile is named twice in --llm {','.join(names)}",
+                                  hint="name each profile once; two profiles may share settings in config/llm.yaml"))
+    if judge is not None:
+        choose(config, judge, env)  # an unknown judge is bad input before anything runs
+    definition = crew if isinstance(crew, CrewDefinition) else load_crew(
+        crew, chosen, profiles=config.profiles, llm=profiles[0])
+    suite = load_suite(definition, set(config.profiles), Path(evals) if evals else None)
+    if cases:
+        suite = suite.only(cases)
+    from .evaluation import run_suite  # the runs import crewai
+    return run_suite(chosen, definition, suite, profiles, judge_profile=judge, on_event=on_event)
 
 
 def resume(run_id: str, *, force: bool = False, approve_all: bool = False, on_event: Listener | None = None,

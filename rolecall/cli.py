@@ -1,7 +1,8 @@
 """``main.py``: argument parsing and printing over the public API (``rolecall.api``).
 
-Exit codes: 0 ok, 1 run failed, 2 bad input or config, 3 waiting for approval.
-Only ``run``, ``resume`` and ``approve`` import crewai; everything else (``import`` too) stays fast.
+Exit codes: 0 ok, 1 run failed (``eval``: a pass rate under --min-pass), 2 bad input or config,
+3 waiting for approval. Only ``run``, ``resume``, ``approve`` and ``eval`` import crewai (``eval``
+after evals.yaml is checked); everything else (``import`` too) stays fast.
 """
 from __future__ import annotations
 
@@ -133,6 +134,35 @@ def cmd_approve(project: Project, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     return _show_result(args, lambda on_event: api.resume(decision.run_id, force=args.force, on_event=on_event,
                                                           project=project))
+
+
+def cmd_eval(project: Project, args: argparse.Namespace) -> int:
+    from . import api
+    from .progress import progress_for
+    progress = progress_for()
+    try:
+        report = api.evaluate(args.crew, llms=args.llm, judge=args.judge, cases=args.case or None,
+                              evals=args.file, on_event=progress, project=project)
+    finally:
+        progress.close()
+    print(report.render())
+    print(f"results: {report.results_file}\nsummary: {report.summary_file}")
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    if report.meets(args.min_pass):
+        return EXIT_OK
+    print(f"pass rate under --min-pass {args.min_pass:g}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1 (0.8 is 80%), not {text!r}")
+    return value
 
 
 def _show_result(args: argparse.Namespace, start: Callable[[Any], RunResult]) -> int:
@@ -299,6 +329,15 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--max-cost", type=float, metavar="USD", help="stop before the run costs more")
             p.add_argument("--approve-all", action="store_true", help="approve every approval gate (unattended)")
             p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p = add("eval", cmd_eval, "run a crew's evals.yaml cases and check each run; exit 1 under --min-pass")
+    p.add_argument("crew")
+    p.add_argument("--llm", help="profiles to compare, comma-separated (local,openai): one column each")
+    p.add_argument("--min-pass", type=_fraction, default=1.0, metavar="FRACTION",
+                   help="exit 1 when a profile passes fewer of its checks (default 1.0: every check)")
+    p.add_argument("--judge", help="profile that judges every rubric check (over evals.yaml's judge:)")
+    p.add_argument("--case", action="append", default=[], metavar="NAME", help="run only this case; repeat")
+    p.add_argument("--file", help="an evals file other than crews/<crew>/evals.yaml")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object as the last line")
     p = add("resume", cmd_resume, "rerun only what did not finish in a failed or interrupted run")
     p.add_argument("run_id")
     p.add_argument("--force", action="store_true", help="resume even though the crew changed")

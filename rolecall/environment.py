@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,21 @@ def keep_crewai_storage(folder: Path) -> None:
         value = str(folder.resolve())
         os.environ["CREWAI_STORAGE_DIR"] = value
         _storage_set.append(value)
+
+
+@contextmanager
+def temporarily(name: str, value: str) -> Iterator[None]:
+    """``name=value`` in the process environment for the block, then as it was before
+    (an eval case's script: the scripted model reads ROLECALL_SCRIPT when a run builds it)."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def load_dotenv(env_file: Path) -> None:

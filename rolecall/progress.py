@@ -24,6 +24,8 @@ class PlainProgress:
                 print(f"[{time.perf_counter() - self.started:6.1f}s] {line}", file=self.stream, flush=True)
 
     def _line(self, what: str, d: dict[str, Any]) -> str | None:
+        if what == "eval_case":
+            return f"eval case {d['case']} on {d['profile']}"
         if what == "task_started":
             return f"{d['task']}: started ({d.get('agent') or 'manager'})"
         if what == "task_completed":

@@ -51,6 +51,9 @@ class ToolInfo:
     # (module, class) of an installed class whose env_vars apply (crewai_tools and their
     # subclasses): read only when asked, so listing tools parses none of crewai_tools' files
     env_from: tuple[str, str] | None = None
+    # the name the model calls it by, when the file says so literally (``name: str = "search_knowledge"``,
+    # ``@tool("lookup")``): what a run records, so an eval's ``tool:`` check may use it
+    tool_name: str | None = None
 
     def requirements(self) -> tuple[EnvRequirement, ...]:
         """Environment variables the tool needs, e.g. SERPER_API_KEY."""
@@ -215,16 +218,33 @@ def _scan_file(file: Path, module: str, origin: str, home: str, root: str) -> _S
             defn = _Def(file, node, home)
             facts = _class_facts(defn, root)
             if facts.bindable:
-                scan.tools[node.name] = _class_info(node.name, module, origin, facts)
+                scan.tools[node.name] = _class_info(node.name, module, origin, facts, node)
             elif facts.is_tool:
                 scan.bases[node.name] = _not_a_tool_class(node.name, defn, origin, facts, root)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _has_tool_decorator(node):
-            scan.tools[node.name] = ToolInfo(node.name, "function", module, origin)
+            scan.tools[node.name] = ToolInfo(node.name, "function", module, origin, tool_name=_function_name(node))
     return scan
 
 
-def _class_info(name: str, module: str, origin: str, facts: _Ancestry) -> ToolInfo:
-    return ToolInfo(name, "class", module, origin, facts.env or (), facts.env_from)
+def _class_info(name: str, module: str, origin: str, facts: _Ancestry, node: ast.ClassDef) -> ToolInfo:
+    return ToolInfo(name, "class", module, origin, facts.env or (), facts.env_from, _literal_name(node))
+
+
+def _literal_name(node: ast.ClassDef) -> str | None:
+    value = _assigned(node, "name")
+    if isinstance(value, ast.Call):  # Field("x") or Field(default="x")
+        value = next((k.value for k in value.keywords if k.arg == "default"), value.args[0] if value.args else None)
+    return value.value if isinstance(value, ast.Constant) and isinstance(value.value, str) else None
+
+
+def _function_name(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """crewai's ``@tool`` names a tool by its string argument, else by the function's name."""
+    for deco in node.decorator_list:
+        if isinstance(deco, ast.Call) and _decorator_name(deco) == "tool" and deco.args:
+            first = deco.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                return first.value
+    return node.name
 
 
 @cache
@@ -351,10 +371,7 @@ def _assigned(node: ast.ClassDef, name: str) -> ast.expr | None:
 
 
 def _gives_name(node: ast.ClassDef) -> bool:
-    value = _assigned(node, "name")
-    if isinstance(value, ast.Call):  # Field("x") or Field(default="x"); Field(...) has no default
-        value = next((k.value for k in value.keywords if k.arg == "default"), value.args[0] if value.args else None)
-    return isinstance(value, ast.Constant) and isinstance(value.value, str)
+    return _literal_name(node) is not None  # Field(...) has no default
 
 
 def _defines_run(node: ast.ClassDef) -> bool:
@@ -565,11 +582,11 @@ def _reference_info(ref: str, found: _Def, module: str, attr: str, root: str) ->
     if isinstance(node, ast.ClassDef):
         facts = _class_facts(found, root)
         if facts.bindable:
-            return _class_info(attr, import_name, shown, facts)
+            return _class_info(attr, import_name, shown, facts, node)
         return _not_a_tool_class(ref, found, shown, facts, root)
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         if _has_tool_decorator(node):
-            return ToolInfo(attr, "function", import_name, shown)
+            return ToolInfo(attr, "function", import_name, shown, tool_name=_function_name(node))
         return RefProblem(f"tool '{ref}' is not a tool: {node.name} ({shown}:{node.lineno}) is a plain function",
                           "decorate it with @tool from crewai.tools")
     if isinstance(node, ast.ImportFrom) and node.module and not node.level:

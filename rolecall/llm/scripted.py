@@ -19,6 +19,9 @@ With a script it replays exactly. A script is YAML::
           context: The report draft
 
 An entry ``{error: message}`` makes that call fail, to test failure handling.
+A ``judge:`` list scripts the verdicts asked of the scripted model as an eval's judge
+(``{pass: false, reason: ...}``, or text to test an answer that is not JSON); without one,
+``rolecall.judge.scripted_verdict`` decides.
 
 Tool steps reach crewai as native function calls (the arguments are data: nothing
 in them can be read as a final answer), or as crewai's text protocol when the
@@ -41,6 +44,7 @@ import yaml
 from pydantic import BaseModel, PrivateAttr
 
 from ..delegation import DELEGATE_TOOL
+from ..judge import is_judge_request, scripted_verdict
 from . import chores
 from .base import UNLIMITED_CONTEXT, CallContext, Completion, RolecallLLM, ToolCall, rough_tokens
 from .react import action_step
@@ -56,7 +60,7 @@ _ACTION = re.compile(r"\A(?:Thought:[^\n]*\n)?Action:[ \t]*([^\n]+?)[ \t]*\nActi
 class ScriptedLLM(RolecallLLM):
     llm_type: str = "scripted"
     provider: str = "rolecall"
-    script: dict[str, dict[str, list[Any]]] = {}
+    script: dict[str, Any] = {}  # tasks: {name: [...]}, agents: {key or role: [...]}, judge: [...]
     agent_keys: dict[str, str] = {}  # filled role -> agents.yaml key, set by assembly
     delay: float = 0.0  # seconds per call, to test timing
     _cursor: dict[tuple[str, str], int] = PrivateAttr(default_factory=dict)
@@ -78,6 +82,9 @@ class ScriptedLLM(RolecallLLM):
         prompt = sum(rough_tokens(str(m.get("content") or "")) for m in ctx.messages)
         if is_summary_request(ctx.messages):  # crewai compacting a long conversation: not a script step
             text = summary_of(ctx.messages)
+            return Completion(text, prompt, rough_tokens(text))
+        if is_judge_request(ctx.messages):  # an eval's rubric check, outside any crew
+            text = self._verdict(ctx)
             return Completion(text, prompt, rough_tokens(text))
         reply = self._scripted(ctx)
         if isinstance(reply, dict) and "error" in reply:
@@ -105,6 +112,16 @@ class ScriptedLLM(RolecallLLM):
                     self._cursor[(section, key)] = position + 1
                     return replies[position]
         return None
+
+    def _verdict(self, ctx: CallContext) -> str:
+        with self._lock:
+            replies = self.script.get("judge") or []
+            position = self._cursor.get(("judge", ""), 0)
+            self._cursor[("judge", "")] = position + 1
+        if position < len(replies):
+            reply = replies[position]
+            return reply if isinstance(reply, str) else json.dumps(reply)
+        return scripted_verdict(ctx.messages)
 
     # --- default behaviour ----------------------------------------------------
     def _default(self, ctx: CallContext) -> Any:
