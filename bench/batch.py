@@ -51,7 +51,7 @@ class Arrivals:
 
 def batch(project: Project, rows: Path, concurrency: int, ray: str | None = None) -> tuple[BatchResult, Arrivals]:
     arrivals = Arrivals()
-    result = api.batch(CREW, rows, options=BatchOptions(llm="scripted", concurrency=concurrency, ray=ray),
+    result = api.run_batch(CREW, rows, options=BatchOptions(llm="scripted", concurrency=concurrency, ray=ray),
                        progress=arrivals, project=project)
     return result, arrivals
 
@@ -72,7 +72,8 @@ def report(name: str, result: BatchResult, arrivals: Arrivals, concurrency: int,
     print(f"  run time under load: median {statistics.median(seconds):.2f} s (alone {run_alone:.2f} s)")
     print(f"  throughput: {overall:.2f} runs/s overall, {steady:.2f} runs/s steady; ideal {ideal:.2f} runs/s "
           f"-> {overall / ideal:.2f}x overall, {steady / ideal:.2f}x steady")
-    print(f"  overhead per run beyond the run itself: mean {statistics.mean(o.overhead for o in result.outcomes):.3f} s")
+    overhead = statistics.mean(o.overhead for o in result.outcomes)
+    print(f"  overhead per run beyond the run itself: mean {overhead:.3f} s")
     print(f"  peak RSS per worker: {len(peaks)} workers, {min(peaks.values()):.0f}-{max(peaks.values()):.0f} MB")
     growth = _growth(result)
     if growth is not None:

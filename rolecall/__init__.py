@@ -17,12 +17,13 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "ApprovalStatus": "status", "ConfigError": "errors", "CrewDefinition": "definition", "Decision": "approval",
-    "EvalReport": "eval_report", "ImportReport": "importer", "InputError": "errors", "ModelUnavailable": "errors",
-    "Problem": "problem", "Project": "project", "RolecallError": "errors", "RunNotFound": "errors",
-    "RunResult": "result", "RunStateError": "errors", "RunStatus": "status", "RunSummary": "history",
-    "TaskStatus": "status", "Usage": "usage", "decide": "api", "evaluate": "api", "import_project": "api",
-    "load_crew": "api", "resume": "api", "run": "api", "runs": "api", "write_report": "api",
+    "ApprovalStatus": "status", "BatchOptions": "batch", "BatchResult": "batch", "ConfigError": "errors",
+    "CrewDefinition": "definition", "Decision": "approval", "EvalReport": "eval_report", "ImportReport": "importer",
+    "InputError": "errors", "ModelUnavailable": "errors", "Problem": "problem", "Project": "project",
+    "RolecallError": "errors", "RunNotFound": "errors", "RunResult": "result", "RunStateError": "errors",
+    "RunStatus": "status", "RunSummary": "history", "TaskStatus": "status", "Usage": "usage",
+    "decide": "api", "evaluate": "api", "import_project": "api", "load_crew": "api",
+    "resume": "api", "resume_batch": "api", "run": "api", "run_batch": "api", "runs": "api", "write_report": "api",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -46,10 +47,14 @@ if _TYPE_CHECKING:  # what type checkers and editors see (`X as X` marks a re-ex
     from .api import import_project as import_project
     from .api import load_crew as load_crew
     from .api import resume as resume
+    from .api import resume_batch as resume_batch
     from .api import run as run
+    from .api import run_batch as run_batch
     from .api import runs as runs
     from .api import write_report as write_report
     from .approval import Decision as Decision
+    from .batch import BatchOptions as BatchOptions
+    from .batch import BatchResult as BatchResult
     from .definition import CrewDefinition as CrewDefinition
     from .errors import ConfigError as ConfigError
     from .errors import InputError as InputError

@@ -154,7 +154,7 @@ def runs(project: ProjectLike = None, *, crew: str | None = None, batch: str | N
         return summaries(store, crew, limit, batch=batch)
 
 
-def batch(crew: CrewDefinition | str, rows: str | os.PathLike[str], *, options: BatchOptions | None = None,
+def run_batch(crew: CrewDefinition | str, rows: str | os.PathLike[str], *, options: BatchOptions | None = None,
           strict: bool = False, progress: Progress | None = None, project: ProjectLike = None) -> BatchResult:
     """Run ``crew`` once per row of the file ``rows`` (.csv, .jsonl, .yaml, .json), in worker processes.
 

@@ -199,7 +199,7 @@ def cmd_batch(project: Project, args: argparse.Namespace) -> int:
     else:
         crew = api.load_crew(args.crew, project, llm=args.llm)
         print_problems(crew.warnings, project)
-        result = api.batch(crew, args.inputs, options=_batch_options(args, project, new=True), strict=args.strict,
+        result = api.run_batch(crew, args.inputs, options=_batch_options(args, project, new=True), strict=args.strict,
                            progress=progress, project=project)
     print(result.render())
     if result.interrupted or not result.rows:

@@ -57,6 +57,12 @@ def temporarily(name: str, value: str) -> Iterator[None]:
             os.environ[name] = before
 
 
+def ray_on_loopback() -> None:
+    """Ray's own switch for "no cluster beyond this machine": every Ray server binds 127.0.0.1 only,
+    and 127.0.0.1 is not swapped for the machine's address. Ray reads it when it is imported."""
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+
+
 def load_dotenv(env_file: Path) -> None:
     """Read ``.env`` into the process environment; values already set win."""
     if env_file.exists():

@@ -11,7 +11,6 @@ once per worker, not once per run.
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .environment import Environment, ray_on_loopback
 from .errors import ConfigError
 from .job import Job, Outcome, perform
 from .problem import Problem
@@ -60,9 +60,7 @@ class RayPool:
 
     def __init__(self, project: Project, store: RunStore, address: str, size: int):
         if address == "local" or address.rsplit(":", 1)[0] in ("127.0.0.1", "localhost"):
-            # Ray's own switch for "no cluster beyond this machine": every server binds loopback only,
-            # and 127.0.0.1 is not swapped for the machine's address (read when ray is imported)
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+            ray_on_loopback()
         try:
             import ray
         except ImportError:
@@ -82,7 +80,8 @@ class RayPool:
         self._running: dict[Any, tuple[Job, float]] = {}
 
     def runtime_env(self) -> dict[str, Any]:
-        passed = {name: os.environ[name] for name in PASSED_ON if name in os.environ}
+        env = Environment.current()
+        passed = {name: env[name] for name in PASSED_ON if name in env}
         return {"working_dir": str(self.project.root), "excludes": EXCLUDES, "env_vars": passed}
 
     @property

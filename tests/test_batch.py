@@ -81,7 +81,7 @@ def test_an_unreadable_row_is_located(tmp_path: Path):
 def test_a_batch_runs_every_good_row_and_keeps_the_bad_one(project: Project, tmp_path: Path):
     rows = tmp_path / "rows.csv"
     rows.write_text("topic,current_year\ntides,2025\nsolar storage,next year\ncoral reefs,\n")
-    result = api.batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2, csv=True),
+    result = api.run_batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2, csv=True),
                        project=project)
     assert [(r.number, r.status) for r in result.rows] == [(1, "completed"), (2, "invalid"), (3, "completed")]
     assert result.rows[1].error == (f"{rows}:3: row 2: input 'current_year' must be a whole number, got 'next year'")
@@ -127,7 +127,7 @@ def test_gated_rows_wait_for_approval_and_approve_all_runs_them_through(project:
     monkeypatch.setenv("ROLECALL_SCRIPT", str(script))
     rows = tmp_path / "rows.yaml"
     rows.write_text("- count: 2\n- count: 3\n")
-    waiting = api.batch("partner_outreach", rows, options=BatchOptions(llm="scripted"), project=project)
+    waiting = api.run_batch("partner_outreach", rows, options=BatchOptions(llm="scripted"), project=project)
     assert [r.status for r in waiting.rows] == ["awaiting_approval", "awaiting_approval"]
     assert "2 rows wait for approval: python main.py approve" in waiting.render()
     # a person approves one row; resuming the batch leaves both alone (one done, one still waiting)
@@ -135,7 +135,7 @@ def test_gated_rows_wait_for_approval_and_approve_all_runs_them_through(project:
     assert api.resume(waiting.rows[0].run_id, project=project).ok
     again = api.resume_batch(waiting.id, project=project)
     assert [r.status for r in again.rows] == ["completed", "awaiting_approval"]
-    unattended = api.batch("partner_outreach", rows, options=BatchOptions(llm="scripted", approve_all=True),
+    unattended = api.run_batch("partner_outreach", rows, options=BatchOptions(llm="scripted", approve_all=True),
                            project=project)
     assert [r.status for r in unattended.rows] == ["completed", "completed"]
 
@@ -202,7 +202,7 @@ def test_workers_that_cannot_start_fail_the_rows_instead_of_looping(project: Pro
     (broken / "crewai.py").write_text("raise ImportError('crewai is broken here')\n")
     monkeypatch.syspath_prepend(str(broken))  # spawned workers start from this sys.path: they import it, and die
     rows = _rows_file(tmp_path, 2)
-    result = api.batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2), project=project)
+    result = api.run_batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2), project=project)
     assert [r.status for r in result.rows] == ["failed", "failed"]
     assert "worker processes could not start" in (result.rows[0].error or "")
     assert "--resume" in result.render()  # once the install is fixed, the same batch goes on

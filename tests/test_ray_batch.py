@@ -76,8 +76,8 @@ def _recorded(project: Project, result: BatchResult) -> list[Any]:
 def test_a_ray_batch_records_what_a_local_batch_records(project: Project, tmp_path: Path):
     """`--ray` with no address: a cluster of one on this machine, started and stopped by the batch."""
     rows = _rows(tmp_path, 3)
-    local = api.batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2), project=project)
-    on_ray = api.batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2, ray="local"),
+    local = api.run_batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2), project=project)
+    on_ray = api.run_batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2, ray="local"),
                        project=project)
     assert [r.status for r in on_ray.rows] == ["completed"] * 3
     assert _recorded(project, on_ray) == _recorded(project, local)
@@ -115,7 +115,7 @@ def test_a_lost_ray_worker_is_retried_and_its_run_recorded_once(cluster: str, pr
             time.sleep(0.1)
     killer = threading.Thread(target=kill_one)
     killer.start()
-    result = api.batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2, ray=cluster),
+    result = api.run_batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2, ray=cluster),
                        project=project)
     killer.join()
     assert killed, "no Ray task process was seen"
