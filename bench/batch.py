@@ -72,12 +72,24 @@ def report(name: str, result: BatchResult, arrivals: Arrivals, concurrency: int,
     print(f"  run time under load: median {statistics.median(seconds):.2f} s (alone {run_alone:.2f} s)")
     print(f"  throughput: {overall:.2f} runs/s overall, {steady:.2f} runs/s steady; ideal {ideal:.2f} runs/s "
           f"-> {overall / ideal:.2f}x overall, {steady / ideal:.2f}x steady")
-    overhead = statistics.mean(o.overhead for o in result.outcomes)
-    print(f"  overhead per run beyond the run itself: mean {overhead:.3f} s")
+    later = _after_first_per_worker(result)
+    print(f"  overhead per run beyond the run itself (handing out, scheduling, bringing back), once each "
+          f"worker had run once: median {statistics.median(o.overhead for o in later):.3f} s, "
+          f"max {max(o.overhead for o in later):.3f} s")
     print(f"  peak RSS per worker: {len(peaks)} workers, {min(peaks.values()):.0f}-{max(peaks.values()):.0f} MB")
     growth = _growth(result)
     if growth is not None:
         print(f"  RSS growth per worker from its first to its last run: max {growth:.1f} MB")
+
+
+def _after_first_per_worker(result: BatchResult) -> list:
+    seen: set[int] = set()
+    later = []
+    for o in result.outcomes:
+        if o.worker in seen:
+            later.append(o)
+        seen.add(o.worker)
+    return later or result.outcomes
 
 
 def _growth(result: BatchResult) -> float | None:
