@@ -111,6 +111,7 @@ class Progress(Protocol):
 class Executor(Protocol):
     @property
     def busy(self) -> int: ...
+    def start(self, jobs: int) -> None: ...
     def outcomes(self, jobs: list[Job]) -> Iterator[Outcome]: ...
     def close(self) -> None: ...
 
@@ -183,9 +184,10 @@ def _job(batch_id: str, crew: str, number: int, values: dict[str, Any], options:
 def _execute(context: RunContext, batch_id: str, crew: str, jobs: list[Job], options: BatchOptions,
              progress: Progress) -> BatchResult:
     total = len(context.store.batch_rows(batch_id))
-    progress.start(total, total - len(jobs))
     interrupted, outcomes = False, list[Outcome]()
     executor = _executor(context, options)
+    executor.start(len(jobs))  # before the progress bar's thread: workers may then fork warm
+    progress.start(total, total - len(jobs))
     try:
         for outcome in executor.outcomes(jobs):
             context.store.set_batch_row(batch_id, outcome.row, run_id=outcome.run_id,

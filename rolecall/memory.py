@@ -22,11 +22,14 @@ never mix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crewai.memory.storage.lancedb_storage import LanceDBStorage
 from crewai.memory.unified_memory import Memory
 from crewai.memory.utils import sanitize_scope_name
+
+if TYPE_CHECKING:
+    # lancedb takes 3-4 s to import and starts a thread: only a crew with memory pays for it
+    from crewai.memory.storage.lancedb_storage import LanceDBStorage
 
 CACHE = ".rolecall-cache"
 
@@ -45,6 +48,7 @@ class MemoryBank:
     @property
     def storage(self) -> LanceDBStorage:
         if self._storage is None:  # opened on demand: crews without memory never touch LanceDB
+            from crewai.memory.storage.lancedb_storage import LanceDBStorage
             self._storage = LanceDBStorage(path=self.folder)
         return self._storage
 

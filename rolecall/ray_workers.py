@@ -88,6 +88,9 @@ class RayPool:
     def busy(self) -> int:
         return len(self._running)
 
+    def start(self, jobs: int) -> None:
+        """Nothing to do: Ray starts its workers as tasks arrive."""
+
     def outcomes(self, jobs: list[Job]) -> Iterator[Outcome]:
         waiting = list(reversed([self._shippable(job) for job in jobs]))
         while waiting or self._running:

@@ -195,14 +195,15 @@ def test_ctrl_c_stops_the_batch_and_resume_finishes_only_what_is_left(project: P
     assert all(after[k]["finished_at"] == before[k]["finished_at"] for k in done_before)  # not run again
 
 
-def test_workers_that_cannot_start_fail_the_rows_instead_of_looping(project: Project, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch):
+def test_workers_that_cannot_start_fail_the_rows_instead_of_looping(project: Project, tmp_path: Path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "crewai.py").write_text("raise ImportError('crewai is broken here')\n")
-    monkeypatch.syspath_prepend(str(broken))  # spawned workers start from this sys.path: they import it, and die
     rows = _rows_file(tmp_path, 2)
-    result = api.run_batch("research_report", rows, options=BatchOptions(llm="scripted", concurrency=2), project=project)
-    assert [r.status for r in result.rows] == ["failed", "failed"]
-    assert "worker processes could not start" in (result.rows[0].error or "")
-    assert "--resume" in result.render()  # once the install is fixed, the same batch goes on
+    env = {**os.environ, "ROLECALL_RUNS": str(tmp_path / "runs"), "PYTHONPATH": str(broken)}
+    done = subprocess.run([sys.executable, str(REPO / "main.py"), "batch", "research_report", "--inputs", str(rows),
+                           "--llm", "scripted", "-j", "2"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout.count("failed  ") == 2 and "worker processes could not start" in done.stdout
+    assert "--resume batch-" in done.stdout  # once the install is fixed, the same batch goes on
