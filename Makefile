@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(PY) bench/cli_startup.py
 	$(PY) bench/local_model.py
 	$(PY) bench/local_shapes.py
+	$(PY) bench/batch.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .rolecall-cache
