@@ -126,10 +126,11 @@ class _Checker:
         fields: dict[str, dict[str, Any]] = {}
         schema = state.get("json_schema")
         if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+            required = schema.get("required") if isinstance(schema.get("required"), list) else []
             for name, spec in schema["properties"].items():
                 spec = spec if isinstance(spec, dict) else {}
                 fields[str(name)] = {"type": JSON_TYPES.get(str(spec.get("type")), "string"), "default": None,
-                                     "description": str(spec.get("description") or "")}
+                                     "description": str(spec.get("description") or ""), "required": name in required}
         default = state.get("default") or {}
         if not isinstance(default, dict):
             self.error(("state", "default"), "state.default must be a mapping of field: value")

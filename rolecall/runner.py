@@ -40,14 +40,16 @@ def new_run_id(crew: str) -> str:
 
 def start_run(context: RunContext, crew: CrewDefinition, values: Mapping[str, Any], llm: str | None = None, *,
               max_cost: float | None = None, approve_all: bool = False,
-              listener: Listener | None = None) -> RunResult:
-    """Record a new run of ``crew`` and execute it; a failure is reported in the result, not raised."""
+              listener: Listener | None = None, parent_run: str | None = None) -> RunResult:
+    """Record a new run of ``crew`` and execute it; a failure is reported in the result, not raised.
+
+    ``parent_run``: the flow run this crew run is a step of."""
     profile, reason = choose(context.llm_config, llm, context.env)
     run_id = new_run_id(crew.name)
     cap = max_cost if max_cost is not None else (crew.spec.budget.max_cost if crew.spec.budget else None)
     context.store.create_run(id=run_id, crew=crew.name, inputs=dict(values), profile=profile,
                              crew_hash=crew.package.fingerprint(), max_cost=cap,
-                             run_dir=str(context.project.runs_dir / run_id))
+                             run_dir=str(context.project.runs_dir / run_id), parent_run=parent_run)
     row = context.store.run(run_id)
     assert row is not None
     return Attempt(context, crew, row, override=profile if reason in _OVERRIDING else None,
@@ -103,6 +105,7 @@ class Attempt:
         self.recorder = Recorder(self.context, self.run_id, self.crew, self.values, role_keys, cost=pool.cost,
                                  listener=self.listener)
         self.recorder.know_tools(_tool_names(self.assembly))
+        self.recorder.own(str(x.id) for x in [*self.assembly.agents.values(), *self.assembly.tasks.values()])
         finished = self._finished_tasks()
         status, error, output = RunStatus.COMPLETED, None, None
         with self.recorder.listening(), self._budget_guard(), crewai_output_recorded(self.store, self.run_id):
