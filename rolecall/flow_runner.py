@@ -19,7 +19,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from pydantic import BaseModel
@@ -137,13 +137,12 @@ class FlowAttempt:
         return result_
 
     def _build(self) -> Any:
-        from crewai.flow.flow import Flow
         data = yaml.safe_load(self.flow.file.read_text(encoding="utf-8"))
         for name, method in (data.get("methods") or {}).items():
             if isinstance(method, dict) and isinstance(method.get("human_feedback"), dict):
                 method["human_feedback"]["provider"] = _Gate(self, name)
         try:
-            flow = Flow.from_declaration(contents=data)
+            flow = _flow_class().from_declaration(contents=data)
         except Exception as exc:  # crewai's own checks, after rolecall's: still bad input, never a traceback
             raise ConfigError(Problem(f"crewai cannot build the flow: {exc}", self.flow.file)) from exc
         original = flow._collapse_to_outcome
@@ -262,6 +261,17 @@ class FlowAttempt:
             seq = self.seqs.get((name, rounds[name]))
             if seq is not None and getattr(item, "outcome", None):
                 self.store.update_step(self.run_id, seq, label=str(item.outcome))
+
+
+def _flow_class() -> Any:
+    from crewai.flow.flow import Flow
+
+    class RolecallFlow(Flow):  # type: ignore[type-arg]
+        # crewai gives every flow a default Memory (LanceDB: 4 s to import, on every run); a
+        # declarative flow that wants one sets config.memory, and each crew has its own
+        _skip_auto_memory: ClassVar[bool] = True
+
+    return RolecallFlow
 
 
 class _Gate:
