@@ -18,6 +18,7 @@ import inspect
 import json
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -103,6 +104,7 @@ class FlowAttempt:
         self.rounds: dict[str, int] = {}
         self.seqs: dict[tuple[str, int], int] = {}
         self.pending: PendingApproval | None = None
+        self.finished: set[int] = set()  # step seqs whose end is recorded
         self._lock = threading.Lock()
         steps = self.store.steps(self.run_id)
         self.replay = {(s["method"], s["round"]): s for s in steps if s["status"] == TaskStatus.COMPLETED}
@@ -130,6 +132,7 @@ class FlowAttempt:
                 status, self.pending = RunStatus.AWAITING_APPROVAL, waiting.run.pending_approval
             except Exception as exc:  # a failed run keeps every finished step; the error goes in the result
                 status, error = RunStatus.FAILED, self.store.redact.text(f"{type(exc).__name__}: {exc}")
+                self.store.add_event(self.run_id, "flow_failed", {"traceback": traceback.format_exc(limit=-12)})
         self.store.finish_run(self.run_id, status, error=error, output=output)
         result_ = flow_result(self.store, self.run_id, seconds=time.perf_counter() - started, pending=self.pending)
         (self.run_dir / "run.json").write_text(self.store.redact.text(json.dumps(
@@ -165,20 +168,15 @@ class FlowAttempt:
             self.listener("task_started", {"task": f"{self.flow.name}.{method.name}", "agent": method.crew or
                                            method.call})
             try:
-                if method.crew:
+                if method.crew:  # the crew's thread records the step's end itself (see _crew_step)
                     result: Any = await self._crew(flow, method, round, seq)
                 else:
                     result = await _call(action, args, kwargs)
-            except CrewAwaiting:
-                self.store.finish_step(self.run_id, seq, TaskStatus.AWAITING_APPROVAL)
-                raise
+                    label = str(getattr(result, "value", result)) if method.router and not method.feedback else None
+                    self._finish(seq, TaskStatus.COMPLETED, output=_frozen(result), label=label)
             except Exception as exc:
-                self.store.finish_step(self.run_id, seq, TaskStatus.FAILED,
-                                       error=self.store.redact.text(f"{type(exc).__name__}: {exc}"))
-                self.listener("task_failed", {"task": f"{self.flow.name}.{method.name}", "error": str(exc)})
+                self._finish(seq, TaskStatus.FAILED, error=self.store.redact.text(f"{type(exc).__name__}: {exc}"))
                 raise
-            label = str(getattr(result, "value", result)) if method.router and not method.feedback else None
-            self.store.finish_step(self.run_id, seq, TaskStatus.COMPLETED, output=_frozen(result), label=label)
             self.listener("task_completed", {"task": f"{self.flow.name}.{method.name}", "agent": method.crew
                                              or method.call})
             return result
@@ -189,18 +187,36 @@ class FlowAttempt:
             pass
         return step
 
+    def _finish(self, seq: int, status: TaskStatus, **fields: Any) -> None:
+        """A step's end, recorded once: a crew's thread may have recorded it already."""
+        with self._lock:
+            if seq in self.finished:
+                return
+            self.finished.add(seq)
+        self.store.finish_step(self.run_id, seq, status, **fields)
+        if status == TaskStatus.FAILED:
+            self.listener("task_failed", {"task": f"{self.flow.name}#{seq}", "error": fields.get("error")})
+
     async def _crew(self, flow: Any, method: MethodOutline, round: int, seq: int) -> StepOutput:
         from crewai.flow.expressions import Expression
         inputs = Expression.from_flow(dict(method.inputs), flow).render_template()
         ctx = contextvars.copy_context()
-        result: RunResult = await asyncio.to_thread(ctx.run, self._run_crew, method, inputs, seq)
+        return await asyncio.to_thread(ctx.run, self._crew_step, method, inputs, round, seq)
+
+    def _crew_step(self, method: MethodOutline, inputs: dict[str, Any], round: int, seq: int) -> StepOutput:
+        """Run the crew and record the step's end here, in the crew's thread: when a parallel branch
+        fails, crewai cancels the flow, and a crew that finishes after that is still finished."""
+        result = self._run_crew(method, inputs, seq)
         if result.status == RunStatus.AWAITING_APPROVAL:
+            self._finish(seq, TaskStatus.AWAITING_APPROVAL)
             raise CrewAwaiting(result)
         if result.status != RunStatus.COMPLETED:
             raise StepFailed(f"crew run {result.run_id} of '{method.crew}' {result.status}: {result.error or '-'}")
         done = [t for t in result.tasks if t.structured is not None]
-        return StepOutput(raw=result.output or "", json_dict=done[-1].structured if done else None,
-                          run_id=result.run_id, round=round)
+        output = StepOutput(raw=result.output or "", json_dict=done[-1].structured if done else None,
+                            run_id=result.run_id, round=round)
+        self._finish(seq, TaskStatus.COMPLETED, output=_frozen(output))
+        return output
 
     def _run_crew(self, method: MethodOutline, inputs: dict[str, Any], seq: int) -> RunResult:
         from .api import load_crew
