@@ -71,7 +71,9 @@ def start_flow(context: RunContext, flow: FlowOutline, values: Mapping[str, Any]
     """Record a new flow run and execute it; a failure is reported in the result, not raised."""
     profile, reason = choose(context.llm_config, llm, context.env)
     run_id = new_run_id(flow.name)
-    context.store.create_run(id=run_id, crew=flow.name, kind="flow", inputs=dict(values), profile=profile,
+    # a flow outside flows/ is recorded by its path, so that resume finds it again
+    ref = flow.name if flow.file.is_relative_to(context.project.flows_dir.resolve()) else str(flow.file)
+    context.store.create_run(id=run_id, crew=ref, kind="flow", inputs=dict(values), profile=profile,
                              crew_hash=flow.fingerprint, run_dir=str(context.project.runs_dir / run_id))
     row = context.store.run(run_id)
     assert row is not None

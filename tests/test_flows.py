@@ -281,7 +281,7 @@ methods:
     do: {call: crew, from_declaration: support_technical, inputs: {message: "${state.message}"}}
   again:
     listen: redo
-    do: {call: expression, expr: "'redo: ' + outputs.triage.raw"}
+    do: {call: expression, expr: "'redo: ' + outputs.triage.feedback"}
 """
 
 
@@ -310,7 +310,8 @@ def test_a_rejection_naming_an_outcome_routes_there(gated: Path, repo_project: P
     first = api.run_flow(str(gated), llm="scripted", project=repo_project)
     api.decide(first.run_id, approve=False, reason="redo: this is billing", project=repo_project)
     done = api.resume(first.run_id, project=repo_project)
-    assert done.path == ["triage", "again"] and done.output.startswith("redo: ")
+    assert done.ok, done.error
+    assert done.path == ["triage", "again"] and done.output == "redo: redo: this is billing"
 
 
 def test_approve_all_passes_every_gate_from_the_cli(gated: Path, repo_project: Project,
