@@ -194,3 +194,20 @@ def taken_edges(flow: FlowOutline, steps: Iterable[Mapping[str, Any]]) -> set[tu
         if method.router and step.get("label"):
             emitted.add(step["label"])
     return taken
+
+
+def columns(flow: FlowOutline) -> dict[str, tuple[int, int]]:
+    """(column, row) of each method for drawing: a column per step away from the starts, loops aside."""
+    back = {(a, b) for a, b, _ in back_edges(flow)}
+    forward = [(a, b) for a, b, _ in flow.edges() if (a, b) not in back]
+    depth = {name: 0 for name in flow.methods}
+    for _ in flow.methods:  # longest path over forward edges; the graph is small
+        for a, b in forward:
+            depth[b] = max(depth[b], depth[a] + 1)
+    place: dict[str, tuple[int, int]] = {}
+    rows: dict[int, int] = {}
+    for name in order(flow):
+        column = depth[name]
+        place[name] = (column, rows.get(column, 0))
+        rows[column] = rows.get(column, 0) + 1
+    return place

@@ -75,6 +75,7 @@ def start_flow(context: RunContext, flow: FlowOutline, values: Mapping[str, Any]
     ref = flow.name if flow.file.is_relative_to(context.project.flows_dir.resolve()) else str(flow.file)
     context.store.create_run(id=run_id, crew=ref, kind="flow", inputs=dict(values), profile=profile,
                              crew_hash=flow.fingerprint, run_dir=str(context.project.runs_dir / run_id))
+    context.store.add_event(run_id, "flow_outline", flow.to_json())  # show-run and report draw the graph from it
     row = context.store.run(run_id)
     assert row is not None
     override = profile if reason in _OVERRIDING else None
@@ -284,7 +285,7 @@ class FlowAttempt:
 def _flow_class() -> Any:
     from crewai.flow.flow import Flow
 
-    class RolecallFlow(Flow):  # type: ignore[type-arg]
+    class RolecallFlow(Flow):
         # crewai gives every flow a default Memory (LanceDB: 4 s to import, on every run); a
         # declarative flow that wants one sets config.memory, and each crew has its own
         _skip_auto_memory: ClassVar[bool] = True

@@ -126,7 +126,7 @@ class _Checker:
         fields: dict[str, dict[str, Any]] = {}
         schema = state.get("json_schema")
         if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
-            required = schema.get("required") if isinstance(schema.get("required"), list) else []
+            required: list[Any] = schema["required"] if isinstance(schema.get("required"), list) else []
             for name, spec in schema["properties"].items():
                 spec = spec if isinstance(spec, dict) else {}
                 fields[str(name)] = {"type": JSON_TYPES.get(str(spec.get("type")), "string"), "default": None,
@@ -152,7 +152,8 @@ class _Checker:
         for name, method in raw.items():
             path: KeyPath = ("methods", name)
             if not STEP_NAME.fullmatch(str(name)):
-                self.error(path, f"method name '{name}' is not a valid name", "letters, digits and _; not a digit first")
+                self.error(path, f"method name '{name}' is not a valid name",
+                           "letters, digits and _; not a digit first")
             if self.keys(method, path, METHOD_KEYS, f"method '{name}'"):
                 outlines[str(name)] = self.method(str(name), method, path)
         labels = {label for m in outlines.values() if m.router for label in m.labels}

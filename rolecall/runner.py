@@ -105,7 +105,8 @@ class Attempt:
         self.recorder = Recorder(self.context, self.run_id, self.crew, self.values, role_keys, cost=pool.cost,
                                  listener=self.listener)
         self.recorder.know_tools(_tool_names(self.assembly))
-        self.recorder.own(str(x.id) for x in [*self.assembly.agents.values(), *self.assembly.tasks.values()])
+        self.recorder.own([str(a.id) for a in self.assembly.agents.values()]
+                          + [str(t.id) for t in self.assembly.tasks.values()])
         finished = self._finished_tasks()
         status, error, output = RunStatus.COMPLETED, None, None
         with self.recorder.listening(), self._budget_guard(), crewai_output_recorded(self.store, self.run_id):

@@ -336,3 +336,29 @@ def test_resume_after_a_failed_crew_keeps_the_finished_ones(repo_project: Projec
         crews = sorted(c["crew"] for c in store.children(failed.run_id))
     # the flights crew ran once; the failed hotel run was resumed, not started again
     assert crews == ["trip_flights", "trip_hotels", "trip_itinerary"]
+
+
+def test_show_run_and_report_draw_the_path_taken(repo_project: Project, monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script(monkeypatch, tmp_path, {"tasks": {"triage_task": ["billing"]}})
+    result = api.run_flow("support_flow", llm="scripted", project=repo_project)
+    monkeypatch.setenv("ROLECALL_RUNS", str(repo_project.runs_dir))
+    assert main(["show-run", result.run_id], REPO) == 0
+    out = capsys.readouterr().out
+    assert "  * handle_billing: after billing; crew support_billing" in out
+    assert "    handle_technical: after technical; crew support_technical" in out and "(not taken)" in out
+    assert "  2. route  [completed]" in out and "-> billing" in out
+    billing = result.step("handle_billing").child_run
+    assert f"crew run {billing} (support_billing, completed)" in out
+    assert f"total: {result.usage.requests} model calls, {result.usage.total_tokens} tokens" in out
+    assert main(["show-run", billing], REPO) == 0
+    assert f"a step of flow run {result.run_id}" in capsys.readouterr().out
+    page = api.write_report(result.run_id, project=repo_project)
+    html = page.read_text(encoding="utf-8")
+    assert '<g class="node ran" data-key="handle_billing">' in html
+    assert '<g class="node not-run" data-key="handle_technical">' in html
+    assert html.count('<g class="edge taken">') == 2  # triage -> route -> handle_billing
+    for child in result.crew_runs:  # each step links its crew run's own report, written beside it
+        assert f'href="../{child}/report.html"' in html
+        assert (page.parent.parent / child / "report.html").is_file()
+    assert f'data-value="{result.usage.total_tokens}"' in html
