@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS = {
     "ApprovalStatus": "status", "ConfigError": "errors", "CrewDefinition": "definition", "Decision": "approval",
+    "FlowOutline": "flow_graph", "FlowResult": "flow_result", "StepRecord": "flow_result", "load_flow": "api",
+    "run_flow": "api",
     "ImportReport": "importer", "InputError": "errors", "ModelUnavailable": "errors", "Problem": "problem",
     "Project": "project", "RolecallError": "errors", "RunNotFound": "errors", "RunResult": "result",
     "RunStateError": "errors", "RunStatus": "status", "RunSummary": "history", "TaskStatus": "status",
@@ -44,8 +46,10 @@ if _TYPE_CHECKING:  # what type checkers and editors see (`X as X` marks a re-ex
     from .api import decide as decide
     from .api import import_project as import_project
     from .api import load_crew as load_crew
+    from .api import load_flow as load_flow
     from .api import resume as resume
     from .api import run as run
+    from .api import run_flow as run_flow
     from .api import runs as runs
     from .api import write_report as write_report
     from .approval import Decision as Decision
@@ -56,6 +60,9 @@ if _TYPE_CHECKING:  # what type checkers and editors see (`X as X` marks a re-ex
     from .errors import RolecallError as RolecallError
     from .errors import RunNotFound as RunNotFound
     from .errors import RunStateError as RunStateError
+    from .flow_graph import FlowOutline as FlowOutline
+    from .flow_result import FlowResult as FlowResult
+    from .flow_result import StepRecord as StepRecord
     from .history import RunSummary as RunSummary
     from .importer import ImportReport as ImportReport
     from .problem import Problem as Problem
