@@ -92,8 +92,9 @@ def cmd_show(project: Project, args: argparse.Namespace) -> int:
 
 def cmd_validate(project: Project, args: argparse.Namespace) -> int:
     crews, problems = discover(project)
-    flows = [f for f in (_flow_named(project, n, crews) for n in args.crews) if f] if args.crews else None
-    names = [n for n in args.crews if not flows or n not in {f.name for f in flows}]
+    named = {n: _flow_named(project, n, crews) for n in args.crews}
+    flows = [f for f in named.values() if f] if args.crews else None
+    names = [n for n, flow in named.items() if flow is None]
     packages: list[CrewPackage] = [find(project, name) for name in names] if args.crews else list(crews.values())
     failed = _validate_flows(project, flows, problems)
     for package in packages:

@@ -21,7 +21,8 @@ class MethodOutline:
     listen: Any = None  # crewai's condition: a name, or {or: [...]} / {and: [...]}
     router: bool = False
     labels: list[str] = field(default_factory=list)  # what a router may emit
-    crew: str | None = None  # the rolecall crew a `call: crew` step runs
+    crew: str | None = None  # the rolecall crew a `call: crew` (or `call: agent`) step runs
+    crew_path: str | None = None  # where an inline crew or agent step was written as a crew (flow_inline)
     inputs: dict[str, Any] = field(default_factory=dict)  # the crew's inputs, as written (templates)
     feedback: str | None = None  # human_feedback.message: an approval gate after the step
     description: str = ""
@@ -118,6 +119,8 @@ def trigger_text(method: MethodOutline) -> str:
 
 
 def describe_step(method: MethodOutline, values: Mapping[str, Any] | None = None) -> str:
+    if method.crew_path:
+        return "one agent" if method.call == "agent" else "inline crew"
     if method.crew:
         given = ", ".join(f"{k}={_shown(v, values)}" for k, v in method.inputs.items())
         return f"crew {method.crew}" + (f" ({given})" if given else "")

@@ -218,7 +218,8 @@ class FlowAttempt:
         done = [t for t in result.tasks if t.structured is not None]
         output = StepOutput(raw=result.output or "", json_dict=done[-1].structured if done else None,
                             run_id=result.run_id, round=round)
-        self._finish(seq, TaskStatus.COMPLETED, output=_frozen(output))
+        label = str(output) if method.router and not method.feedback else None  # a crew (or agent) that routes
+        self._finish(seq, TaskStatus.COMPLETED, output=_frozen(output), label=label)
         return output
 
     def _run_crew(self, method: MethodOutline, inputs: dict[str, Any], seq: int) -> RunResult:
@@ -226,8 +227,8 @@ class FlowAttempt:
         from .inputs import bound
         assert method.crew is not None
         unfinished = self._unfinished_child(method.crew)
-        crew = load_crew(method.crew, self.context.project, profiles=self.context.llm_config.profiles,
-                         llm=self.override)
+        crew = load_crew(method.crew_path or method.crew, self.context.project,
+                         profiles=self.context.llm_config.profiles, llm=self.override)
         if unfinished is not None:  # a crew run this flow left unfinished: resumed, its finished tasks kept
             self.store.update_step(self.run_id, seq, child_run=unfinished["id"])
             return resume_run(self.context, unfinished["id"], crew, approve_all=self.approve_all,

@@ -17,6 +17,7 @@ from typing import Any
 from .cache import checked
 from .discover import CrewPackage, discover, is_crew_dir
 from .flow_graph import FlowOutline, MethodOutline
+from .flow_inline import AGENT_INPUT, agent_document, crew_document, materialize, relocated
 from .flow_package import FlowPackage
 from .flow_spec import (
     ACTION_KEYS,
@@ -67,6 +68,7 @@ class _Checker:
         self.project, self.package, self.doc, self.problems = project, package, doc, problems
         self.data: dict[str, Any] = doc.data
         self.crews: dict[str, CrewPackage] = discover(project)[0]
+        self.inline_dirs: dict[str, str] = {}  # method -> folder of its inline crew or agent step
 
     def error(self, path: KeyPath, message: str, hint: str = "") -> None:
         self.problems.append(self.doc.problem(path, message, hint))
@@ -166,7 +168,7 @@ class _Checker:
 
     def method(self, name: str, method: dict[str, Any], path: KeyPath) -> MethodOutline:
         do = method.get("do")
-        call, crew, inputs = self.action(do, (*path, "do")) if "do" in method else ("?", None, {})
+        call, crew, inputs = self.action(do, (*path, "do"), name) if "do" in method else ("?", None, {})
         if "do" not in method:
             self.error(path, f"method '{name}' has no `do:` action", "e.g. do: {call: crew, from_declaration: crews/x}")
         feedback = method.get("human_feedback")
@@ -190,11 +192,14 @@ class _Checker:
                       "against what it returns", "list them: emit: [a, b]")
         message = feedback.get("message") if isinstance(feedback, dict) else None
         return MethodOutline(name, call, bool(method.get("start")), method.get("listen"), router, labels, crew,
-                             inputs, str(message) if message is not None else None,
+                             self.inline_dirs.get(name), inputs, str(message) if message is not None else None,
                              str(method.get("description") or ""))
 
-    def action(self, do: Any, path: KeyPath) -> tuple[str, str | None, dict[str, Any]]:
-        """(call, rolecall crew name or None, crew inputs) of a `do:`; problems for the rest."""
+    def action(self, do: Any, path: KeyPath, method: str = "") -> tuple[str, str | None, dict[str, Any]]:
+        """(call, rolecall crew name or None, crew inputs) of a `do:`; problems for the rest.
+
+        An inline crew or an agent step (of a method, not inside `each`) is written as a crew
+        (``flow_inline``): its name is returned and its folder kept in ``self.inline``."""
         if not isinstance(do, dict):
             self.error(path, "do must be a mapping with a `call:`", "e.g. do: {call: crew, from_declaration: crews/x}")
             return "?", None, {}
@@ -206,6 +211,10 @@ class _Checker:
         self.keys(do, path, ACTION_KEYS[call], f"a `call: {call}` action")
         if call == "each":
             self.each(do, path)
+        if call == "agent" and method and isinstance(do.get("with"), dict):
+            inputs = {AGENT_INPUT: do["with"].get("input")}
+            return "agent", self.inline_crew(agent_document(do["with"], method), method, (*path, "with"), inputs), \
+                inputs
         if call != "crew":
             for key in ("ref", "expr", "code"):
                 if key in ACTION_KEYS[call] and key != "with" and not isinstance(do.get(key), str):
@@ -219,7 +228,9 @@ class _Checker:
             self.error(path, "a crew action needs exactly one of from_declaration or with")
             return "crew", None, inputs
         if "with" in do:
-            self.inline(do["with"], (*path, "with"))
+            if self.inline(do["with"], (*path, "with")) and method:
+                return "crew", self.inline_crew(crew_document(do["with"], method), method, (*path, "with"), inputs), \
+                    inputs
             return "crew", None, inputs
         return "crew", self.crew(str(do["from_declaration"]), inputs, path), inputs
 
@@ -232,24 +243,32 @@ class _Checker:
             if self.keys(step, (*path, "do", index), EACH_STEP_KEYS, "an each step") and "action" in step:
                 self.action(step["action"], (*path, "do", index, "action"))
 
-    def inline(self, crew: Any, path: KeyPath) -> None:
-        """An inline crew (crewai's CrewDefinition): its agents and tasks must agree."""
+    def inline(self, crew: Any, path: KeyPath) -> bool:
+        """An inline crew (crewai's CrewDefinition) has agents and tasks; False when it cannot be read."""
         if not isinstance(crew, dict):
             self.error(path, "an inline crew must be a mapping with agents and tasks")
-            return
-        agents = crew.get("agents") or {}
-        tasks = crew.get("tasks") or []
-        if not isinstance(agents, dict) or not agents:
+            return False
+        if not isinstance(crew.get("agents"), dict) or not crew["agents"]:
             self.error((*path, "agents"), "an inline crew needs agents (name: {role, goal, backstory})")
-            agents = {}
-        if not isinstance(tasks, list) or not tasks:
+            return False
+        if not isinstance(crew.get("tasks"), list) or not crew["tasks"]:
             self.error((*path, "tasks"), "an inline crew needs a list of tasks")
-            return
-        for index, task in enumerate(tasks):
-            agent = task.get("agent") if isinstance(task, dict) else None
-            if agent is not None and agent not in agents:
-                self.error((*path, "tasks", index, "agent"), f"no agent '{agent}' in this inline crew",
-                           did_you_mean(str(agent), agents) or f"agents: {', '.join(agents)}")
+            return False
+        return True
+
+    def inline_crew(self, document: dict[str, Any], method: str, at: KeyPath, inputs: dict[str, Any]) -> str:
+        """Write the inline crew (or agent) as a crew, validate it like any crew, located in the flow file."""
+        package = materialize(self.project, self.package, method, document)
+        result = checked(self.project, package)
+        self.problems.extend(relocated(result.problems, package, self.doc, at))
+        self.inline_dirs[method] = str(package.path)
+        if result.outline is not None:
+            declared = {i.name: i for i in result.outline.inputs}
+            for name in inputs:
+                if name not in declared:
+                    self.error((*at[:-1], "inputs", name), f"the inline crew has no input '{name}'",
+                               did_you_mean(str(name), declared) or f"its inputs: {', '.join(declared) or 'none'}")
+        return package.name
 
     # --- crews ------------------------------------------------------------------------
     def crew(self, ref: str, inputs: dict[str, Any], path: KeyPath) -> str | None:

@@ -362,3 +362,48 @@ def test_show_run_and_report_draw_the_path_taken(repo_project: Project, monkeypa
         assert f'href="../{child}/report.html"' in html
         assert (page.parent.parent / child / "report.html").is_file()
     assert f'data-value="{result.usage.total_tokens}"' in html
+
+
+def test_crewais_example_flow_runs_unchanged_with_inline_crew_and_agents(
+        repo_project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import crewai
+    example = Path(crewai.__file__).parent / "flow" / "templates" / "flow_definition_example.yaml"
+    assert (REPO / "flows" / "research_review.yaml").read_bytes() == example.read_bytes()  # shipped as it is
+    script(monkeypatch, tmp_path, {"tasks": {"route_followup_task": ["followup"],
+                                             "review_task": ["needs_followup: true"]}})
+    result = api.run_flow("research_review", llm="scripted", project=repo_project)
+    assert result.ok, result.error
+    assert result.path == ["research_brief", "route_followup", "write_followup"]
+    assert result.step("route_followup").label == "followup"
+    with open_store(repo_project) as store:
+        brief = store.run(result.step("research_brief").child_run)
+        assert brief["crew"] == "research_review.research_brief" and brief["parent_run"] == result.run_id
+        assert brief["inputs"] == {"topic": "AI agent orchestration", "audience": "platform engineering leaders"}
+        assert [t["key"] for t in store.tasks(brief["id"])] == ["research_task", "review_task"]
+        router = store.run(result.step("route_followup").child_run)
+        assert router["inputs"]["input"] == "Reviewed research: needs_followup: true"
+    assert result.usage.requests == 4  # two tasks of the inline crew, then one call per agent step
+
+
+def test_an_inline_crews_problems_are_located_in_the_flow(tmp_project: Project,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    write_files(tmp_project.root, {"flows/inline.yaml": """\
+schema: crewai.flow/v1
+name: Inline
+methods:
+  draft:
+    start: true
+    do:
+      call: crew
+      with:
+        agents:
+          writer: {role: Writer, gaol: Write, backstory: Writes.}
+        tasks:
+          - {name: write_task, description: "Write about {topic}", expected_output: Text, agent: writer}
+      inputs: {topc: x}
+"""})
+    assert main(["validate", "inline"], tmp_project.root) == 2
+    err = capsys.readouterr().err
+    assert "flows/inline.yaml:10: methods.draft.do.with.agents.writer.gaol: unknown key 'gaol' " \
+           "(did you mean 'goal'?)" in err
+    assert "flows/inline.yaml:10: methods.draft.do.with.agents.writer: missing required key 'goal'" in err
