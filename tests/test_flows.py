@@ -59,7 +59,7 @@ def test_shipped_flows_validate_and_crewai_accepts_them() -> None:
     from crewai.flow.flow_definition import FlowDefinition
     project = Project(REPO)
     flows, problems = discover_flows(project)
-    assert set(flows) == {"trip_flow", "support_flow", "content_flow", "demo"} and not problems
+    assert set(flows) == {"trip_flow", "support_flow", "content_flow", "demo", "research_review"} and not problems
     for package in flows.values():
         check = validate_flow(project, package)
         assert check.ok, [p.render() for p in check.problems]
