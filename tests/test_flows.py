@@ -407,3 +407,27 @@ methods:
     assert "flows/inline.yaml:10: methods.draft.do.with.agents.writer.gaol: unknown key 'gaol' " \
            "(did you mean 'goal'?)" in err
     assert "flows/inline.yaml:10: methods.draft.do.with.agents.writer: missing required key 'goal'" in err
+
+
+def test_a_crew_steps_own_approval_gate_stops_the_flow_and_approve_goes_on(tmp_project: Project) -> None:
+    write_files(tmp_project.root, {
+        "crews/drafter/config/agents.yaml": "writer:\n  role: Writer\n  goal: Draft {topic}\n  backstory: Kind.\n",
+        "crews/drafter/config/tasks.yaml": "draft:\n  description: Draft {topic}\n  expected_output: A draft\n"
+                                           "  agent: writer\n",
+        "crews/drafter/crew.yaml": "inputs:\n  topic: {default: tides}\ntasks:\n  draft: {approval: required}\n",
+        "flows/review.yaml": "schema: crewai.flow/v1\nname: Review\nstate: {type: dict, default: {topic: tides}}\n"
+                             "methods:\n  draft:\n    start: true\n    do: {call: crew, from_declaration: drafter,"
+                             " inputs: {topic: '${state.topic}'}}\n  done:\n    listen: draft\n"
+                             "    do: {call: expression, expr: \"'published: ' + outputs.draft.raw\"}\n",
+    })
+    first = api.run_flow("review", llm="scripted", project=tmp_project)
+    assert first.status == "awaiting_approval" and first.pending_approval.task == "draft"
+    assert first.step("draft").status == "awaiting_approval"
+    decision = api.decide(first.run_id, project=tmp_project)  # the flow run's id: the gate is its crew run's
+    assert decision.run_id == first.run_id
+    done = api.resume(first.run_id, project=tmp_project)
+    assert done.ok, done.error
+    assert done.path == ["draft", "done"] and done.output.startswith("published: ")
+    with open_store(tmp_project) as store:
+        [child] = store.children(first.run_id)  # resumed, not started again
+        assert child["status"] == "completed" and done.step("draft").child_run == child["id"]
