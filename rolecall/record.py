@@ -55,13 +55,15 @@ class Recorder:
         self.tool_names.update({delegation.sanitized(n): n for n in names})
 
     def own(self, ids: Iterable[str]) -> None:
-        """The ids of this run's agents and tasks: a flow runs crews side by side in one process,
-        on one event bus, and an event naming only another crew's agent and task is not ours."""
+        """The ids of this run's agents and tasks: a flow runs crews side by side in one process, on
+        one event bus, and an event of another crew's task, by an agent not ours, is not ours."""
         self.owned.update(ids)
 
     def _foreign(self, event: Any) -> bool:
-        ids = {str(i) for i in (getattr(event, "task_id", None), getattr(event, "agent_id", None)) if i}
-        return bool(self.owned and ids and not ids & self.owned)
+        # only a task id tells crews apart: crewai's own helpers (an LLM guardrail's judge, a manager
+        # built from manager_llm) are agents we did not make, and a delegated coworker gets a new task
+        task, agent = getattr(event, "task_id", None), getattr(event, "agent_id", None)
+        return bool(self.owned and task and str(task) not in self.owned and str(agent or "") not in self.owned)
 
     def tool_name(self, name: str) -> str:
         return self.tool_names.get(delegation.sanitized(name), name)
