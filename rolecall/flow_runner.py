@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from .capture import crewai_output_recorded
 from .context import RunContext
+from .definition import CrewDefinition
 from .errors import ConfigError, RunStateError
 from .flow_graph import FlowOutline, MethodOutline
 from .flow_result import SUPERSEDED, FlowResult, flow_result
@@ -108,6 +109,7 @@ class FlowAttempt:
         self.seqs: dict[tuple[str, int], int] = {}
         self.pending: PendingApproval | None = None
         self.finished: set[int] = set()  # step seqs whose end is recorded
+        self.crews: dict[str, CrewDefinition] = {}  # method -> the crew it runs, loaded before the flow starts
         self._lock = threading.Lock()
         steps = self.store.steps(self.run_id)
         self.replay = {(s["method"], s["round"]): s for s in steps if s["status"] == TaskStatus.COMPLETED}
@@ -142,7 +144,16 @@ class FlowAttempt:
             {**result_.summary(), "inputs": self.values}, indent=2, default=str)) + "\n", encoding="utf-8")
         return result_
 
+    def _crews(self) -> dict[str, CrewDefinition]:
+        """Every crew the flow runs, loaded (validated) now, one after the other: in the flow's threads
+        two crews would build the same pydantic models lazily at once, which pydantic does not survive."""
+        from .api import load_crew
+        return {m.name: load_crew(m.crew_path or m.crew, self.context.project,
+                                  profiles=self.context.llm_config.profiles, llm=self.override)
+                for m in self.flow.methods.values() if m.crew}
+
     def _build(self) -> Any:
+        self.crews = self._crews()
         data = yaml.safe_load(self.flow.file.read_text(encoding="utf-8"))
         for name, method in (data.get("methods") or {}).items():
             if isinstance(method, dict) and isinstance(method.get("human_feedback"), dict):
@@ -223,12 +234,9 @@ class FlowAttempt:
         return output
 
     def _run_crew(self, method: MethodOutline, inputs: dict[str, Any], seq: int) -> RunResult:
-        from .api import load_crew
         from .inputs import bound
-        assert method.crew is not None
-        unfinished = self._unfinished_child(method.crew)
-        crew = load_crew(method.crew_path or method.crew, self.context.project,
-                         profiles=self.context.llm_config.profiles, llm=self.override)
+        crew = self.crews[method.name]
+        unfinished = self._unfinished_child(crew.name)
         if unfinished is not None:  # a crew run this flow left unfinished: resumed, its finished tasks kept
             self.store.update_step(self.run_id, seq, child_run=unfinished["id"])
             return resume_run(self.context, unfinished["id"], crew, approve_all=self.approve_all,

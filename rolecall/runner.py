@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +30,11 @@ from .repeats import forget_last_call
 from .result import PendingApproval, RunResult
 from .status import ApprovalStatus, GateMode, RunStatus, TaskStatus
 from .store import Row
+
+# A flow starts crews side by side in one process; building crewai objects (and the pydantic models
+# and tool modules behind them, made on first use) from two threads at once is not safe, so
+# assembling takes turns. The crews still run at the same time.
+ASSEMBLING = threading.Lock()
 
 # profiles chosen by the person starting the run override every agent's own `llm:`
 _OVERRIDING = ("--llm", "ROLECALL_LLM")
@@ -98,9 +104,10 @@ class Attempt:
         from .llm.factory import LlmPool
         keep_crewai_storage(self.context.project.root / ".rolecall-cache" / "crewai")
         started = time.perf_counter()
-        pool = LlmPool(self.context, self.override, self.crew.models)
-        self.assembly = assemble(self.context.project, self.crew, self.values, pool, self.profile,
-                                 run_dir=self.run_dir)
+        with ASSEMBLING:
+            pool = LlmPool(self.context, self.override, self.crew.models)
+            self.assembly = assemble(self.context.project, self.crew, self.values, pool, self.profile,
+                                     run_dir=self.run_dir)
         role_keys = {agent.role.strip(): key for key, agent in self.assembly.agents.items()}
         self.recorder = Recorder(self.context, self.run_id, self.crew, self.values, role_keys, cost=pool.cost,
                                  listener=self.listener)
