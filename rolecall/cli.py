@@ -83,6 +83,9 @@ def cmd_list(project: Project, args: argparse.Namespace) -> int:
 
 
 def cmd_show(project: Project, args: argparse.Namespace) -> int:
+    if _flow_named(project, args.crew):  # a flow as written is its graph, with its state's defaults
+        args.input = []
+        return _plan_flow(project, args)
     from .describe import show
     crew, warnings = _outline(project, args.crew)
     print(show(crew))

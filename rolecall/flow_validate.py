@@ -241,7 +241,12 @@ class _Checker:
             return
         for index, step in enumerate(steps):
             if self.keys(step, (*path, "do", index), EACH_STEP_KEYS, "an each step") and "action" in step:
-                self.action(step["action"], (*path, "do", index, "action"))
+                at = (*path, "do", index, "action")
+                self.action(step["action"], at)
+                if isinstance(step["action"], dict) and step["action"].get("call") in ("crew", "agent"):
+                    # crewai would run it outside rolecall: on its default model, unrecorded
+                    self.error((*at, "call"), f"rolecall does not run `call: {step['action']['call']}` inside "
+                               "`each` yet", "give the crew its own method, and loop with a router")
 
     def inline(self, crew: Any, path: KeyPath) -> bool:
         """An inline crew (crewai's CrewDefinition) has agents and tasks; False when it cannot be read."""

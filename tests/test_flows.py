@@ -121,6 +121,13 @@ methods:
   orphan:
     listen: nothing_here
     do: {call: expresion, expr: "1"}
+  each_row:
+    listen: begin
+    do:
+      call: each
+      in: state.rows
+      do:
+        - {name: one, action: {call: crew, from_declaration: helper, inputs: {topic: "${item}"}}}
 """
 
 
@@ -160,11 +167,15 @@ def test_a_bad_flow_gets_every_problem_located(broken_project: Project, capsys: 
         "problems are listed with its files) (python main.py validate broken)",
         "flows/bad.yaml:30: methods.orphan.do.call: unknown call 'expresion' (did you mean 'expression'?)",
         "flows/bad.yaml:29: methods.orphan.listen: 'nothing_here' is neither a method nor a router label "
-        "(methods: begin, research, route, dive, broken_step, orphan)",
+        "(methods: begin, research, route, dive, broken_step, orphan, each_row)",
         "flows/bad.yaml:22: methods.dive: method 'dive' is never reached from a start method "
         "(check its listen: condition)",
         "flows/bad.yaml:28: methods.orphan: method 'orphan' is never reached from a start method "
         "(check its listen: condition)",
+        "flows/bad.yaml:37: methods.each_row.do.do[0].action.call: rolecall does not run `call: crew` inside "
+        "`each` yet (give the crew its own method, and loop with a router)",
+        "flows/bad.yaml:35: methods.each_row.do.in: state has no field 'rows' "
+        "(declare it in state.default or state.json_schema)",
         "flows/bad.yaml:20: methods.route.emit: warning: nobody listens to label 'shallow' of router 'route': the "
         "flow ends there (add a method with `listen: shallow`)",
     ]
