@@ -23,7 +23,7 @@ from .approval import decide as decide_gate
 from .definition import CrewDefinition
 from .discover import find
 from .environment import Environment
-from .errors import ConfigError, RunNotFound
+from .errors import ConfigError, RunNotFound, RunStateError
 from .history import RunSummary, summaries
 from .inputs import bound
 from .llm.profiles import load_config
@@ -92,6 +92,10 @@ def resume(run_id: str, *, force: bool = False, approve_all: bool = False, on_ev
     chosen = project_of(project)
     context = RunContext.open(chosen)
     row = resumable_run(context, run_id)
+    if row.get("parent_run"):  # alone it would finish the crew but leave its flow where it stopped
+        parent = row["parent_run"]
+        raise RunStateError(Problem(f"run {row['id']} is a step of flow run {parent}",
+                                    hint=f"resume the flow: python main.py resume {parent}"))
     if row.get("kind") == "flow":
         from .flow_runner import resume_flow
         flow = load_flow(row["crew"], chosen)
@@ -108,6 +112,9 @@ def decide(run_id: str, approve: bool = True, reason: str | None = None, *, task
     chosen = project_of(project)
     with open_store(chosen) as store:
         row = stored_run(run_id, chosen)
+        if row.get("parent_run"):  # a crew step's gate: decided there, and it is the flow that goes on
+            from dataclasses import replace
+            return replace(decide_gate(store, row, approve, reason, task), run_id=row["parent_run"])
         if row.get("kind") == "flow":  # the gate may be the flow's own, or one of a crew run it started
             from .flow_approval import decide_in_flow
             return decide_in_flow(store, row, approve, reason, task)

@@ -434,7 +434,10 @@ def test_a_crew_steps_own_approval_gate_stops_the_flow_and_approve_goes_on(tmp_p
     first = api.run_flow("review", llm="scripted", project=tmp_project)
     assert first.status == "awaiting_approval" and first.pending_approval.task == "draft"
     assert first.step("draft").status == "awaiting_approval"
-    decision = api.decide(first.run_id, project=tmp_project)  # the flow run's id: the gate is its crew run's
+    child = first.step("draft").child_run
+    with pytest.raises(api.RunStateError, match=f"is a step of flow run {first.run_id}"):
+        api.resume(child, project=tmp_project)  # alone, the crew would finish and leave its flow behind
+    decision = api.decide(child, project=tmp_project)  # deciding the crew run's gate names the flow run
     assert decision.run_id == first.run_id
     done = api.resume(first.run_id, project=tmp_project)
     assert done.ok, done.error
