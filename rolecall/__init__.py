@@ -18,12 +18,14 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS = {
     "ApprovalStatus": "status", "BatchOptions": "batch", "BatchResult": "batch", "ConfigError": "errors",
-    "CrewDefinition": "definition", "Decision": "approval", "EvalReport": "eval_report", "ImportReport": "importer",
-    "InputError": "errors", "ModelUnavailable": "errors", "Problem": "problem", "Project": "project",
-    "RolecallError": "errors", "RunNotFound": "errors", "RunResult": "result", "RunStateError": "errors",
-    "RunStatus": "status", "RunSummary": "history", "TaskStatus": "status", "Usage": "usage",
-    "decide": "api", "evaluate": "api", "import_project": "api", "load_crew": "api",
-    "resume": "api", "resume_batch": "api", "run": "api", "run_batch": "api", "runs": "api", "write_report": "api",
+    "CrewDefinition": "definition", "Decision": "approval", "EvalReport": "eval_report", "FlowOutline": "flow_graph",
+    "FlowResult": "flow_result", "ImportReport": "importer", "InputError": "errors", "ModelUnavailable": "errors",
+    "Problem": "problem", "Project": "project", "RolecallError": "errors", "RunNotFound": "errors",
+    "RunResult": "result", "RunStateError": "errors", "RunStatus": "status", "RunSummary": "history",
+    "StepRecord": "flow_result", "TaskStatus": "status", "Usage": "usage",
+    "decide": "api", "evaluate": "api", "import_project": "api", "load_crew": "api", "load_flow": "api",
+    "resume": "api", "resume_batch": "api", "run": "api", "run_batch": "api", "run_flow": "api", "runs": "api",
+    "write_report": "api",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -46,10 +48,12 @@ if _TYPE_CHECKING:  # what type checkers and editors see (`X as X` marks a re-ex
     from .api import evaluate as evaluate
     from .api import import_project as import_project
     from .api import load_crew as load_crew
+    from .api import load_flow as load_flow
     from .api import resume as resume
     from .api import resume_batch as resume_batch
     from .api import run as run
     from .api import run_batch as run_batch
+    from .api import run_flow as run_flow
     from .api import runs as runs
     from .api import write_report as write_report
     from .approval import Decision as Decision
@@ -63,6 +67,9 @@ if _TYPE_CHECKING:  # what type checkers and editors see (`X as X` marks a re-ex
     from .errors import RunNotFound as RunNotFound
     from .errors import RunStateError as RunStateError
     from .eval_report import EvalReport as EvalReport
+    from .flow_graph import FlowOutline as FlowOutline
+    from .flow_result import FlowResult as FlowResult
+    from .flow_result import StepRecord as StepRecord
     from .history import RunSummary as RunSummary
     from .importer import ImportReport as ImportReport
     from .problem import Problem as Problem

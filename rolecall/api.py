@@ -23,7 +23,7 @@ from .approval import decide as decide_gate
 from .definition import CrewDefinition
 from .discover import find
 from .environment import Environment
-from .errors import ConfigError, RunNotFound
+from .errors import ConfigError, RunNotFound, RunStateError
 from .history import RunSummary, summaries
 from .inputs import bound
 from .llm.profiles import load_config
@@ -35,6 +35,8 @@ from .validate import validate
 if TYPE_CHECKING:
     from .batch import BatchOptions, BatchResult, Progress
     from .eval_report import EvalReport
+    from .flow_graph import FlowOutline
+    from .flow_result import FlowResult
     from .importer import ImportReport
     from .record import Listener
     from .store import Row
@@ -117,13 +119,21 @@ def evaluate(crew: CrewDefinition | str, *, llms: str | list[str] | None = None,
 
 
 def resume(run_id: str, *, force: bool = False, approve_all: bool = False, on_event: Listener | None = None,
-           project: ProjectLike = None) -> RunResult:
-    """Run what did not finish in a failed, interrupted, stopped or approved run."""
+           project: ProjectLike = None) -> RunResult | FlowResult:
+    """Run what did not finish in a failed, interrupted, stopped or approved run (of a crew or a flow)."""
     from .context import RunContext
     from .runner import resumable_run, resume_run
     chosen = project_of(project)
     context = RunContext.open(chosen)
     row = resumable_run(context, run_id)
+    if row.get("parent_run"):  # alone it would finish the crew but leave its flow where it stopped
+        parent = row["parent_run"]
+        raise RunStateError(Problem(f"run {row['id']} is a step of flow run {parent}",
+                                    hint=f"resume the flow: python main.py resume {parent}"))
+    if row.get("kind") == "flow":
+        from .flow_runner import resume_flow
+        flow = load_flow(row["crew"], chosen)
+        return resume_flow(context, row, flow, force=force, approve_all=approve_all, listener=on_event)
     crew = load_crew(row["crew"], chosen, profiles=context.llm_config.profiles, llm=row["profile"])  # keeps its model
     return resume_run(context, row["id"], crew, force=force, approve_all=approve_all, listener=on_event)
 
@@ -135,7 +145,14 @@ def decide(run_id: str, approve: bool = True, reason: str | None = None, *, task
     from .context import open_store
     chosen = project_of(project)
     with open_store(chosen) as store:
-        return decide_gate(store, stored_run(run_id, chosen), approve, reason, task)
+        row = stored_run(run_id, chosen)
+        if row.get("parent_run"):  # a crew step's gate: decided there, and it is the flow that goes on
+            from dataclasses import replace
+            return replace(decide_gate(store, row, approve, reason, task), run_id=row["parent_run"])
+        if row.get("kind") == "flow":  # the gate may be the flow's own, or one of a crew run it started
+            from .flow_approval import decide_in_flow
+            return decide_in_flow(store, row, approve, reason, task)
+        return decide_gate(store, row, approve, reason, task)
 
 
 def runs(project: ProjectLike = None, *, crew: str | None = None, batch: str | None = None,
@@ -200,6 +217,45 @@ def write_report(run_id: str, *, out: str | os.PathLike[str] | None = None, proj
     from . import report
     chosen = project_of(project)
     return report.write_report(chosen, stored_run(run_id, chosen)["id"], Path(out) if out else None)
+
+
+def load_flow(name_or_path: str | os.PathLike[str], project: ProjectLike = None) -> FlowOutline:
+    """The validated flow called ``name_or_path`` (``flows/<name>.yaml``, ``flows/<name>/flow.yaml``, or a path).
+
+    Raises ``ConfigError`` listing every problem of the flow and of the crews it runs, located.
+    """
+    from .flow_package import find_flow
+    from .flow_validate import validate_flow
+    chosen = project_of(project)
+    package = find_flow(chosen, str(name_or_path))
+    if package is None:
+        from .flow_package import discover_flows
+        known = discover_flows(chosen)[0]
+        from .problem import did_you_mean
+        raise ConfigError(Problem(f"no flow named '{name_or_path}'", chosen.flows_dir,
+                                  hint=did_you_mean(str(name_or_path), known) or
+                                  f"known flows: {', '.join(known) or 'none'}"))
+    check = validate_flow(chosen, package)
+    if check.outline is None:
+        raise ConfigError(check.problems)
+    return check.outline
+
+
+def run_flow(flow: FlowOutline | str, inputs: Mapping[str, Any] | None = None, *, llm: str | None = None,
+             approve_all: bool = False, on_event: Listener | None = None, project: ProjectLike = None) -> FlowResult:
+    """Run ``flow`` (an outline or a name) on crewai's flow runtime; ``inputs`` set its state fields.
+
+    Each ``call: crew`` step is a rolecall run of that crew, recorded as a child of the flow run;
+    ``llm`` names a model profile for every crew; ``approve_all`` approves every gate.
+    """
+    from .context import RunContext
+    from .flow_inputs import flow_values
+    from .flow_runner import start_flow
+    chosen = project_of(project)
+    outline = flow if not isinstance(flow, str) else load_flow(flow, chosen)
+    values = flow_values(outline, inputs or {})
+    context = RunContext.open(chosen)
+    return start_flow(context, outline, values, llm, approve_all=approve_all, listener=on_event)
 
 
 def import_project(path: str | os.PathLike[str], *, name: str | None = None, project: ProjectLike = None,

@@ -23,6 +23,8 @@ from .problem import Problem, only_errors
 from .project import Project
 
 if TYPE_CHECKING:
+    from .flow_package import FlowPackage
+    from .flow_result import FlowResult
     from .outline import CrewOutline
     from .result import RunResult
 
@@ -73,11 +75,18 @@ def cmd_list(project: Project, args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=False)) + "  " + row[4])
+    flows = _flow_rows(project, problems)
+    if flows:
+        print()
+        _print_table([("FLOW", "METHODS", "CREWS", "DESCRIPTION"), *flows])
     print_problems(problems, project)
     return EXIT_OK
 
 
 def cmd_show(project: Project, args: argparse.Namespace) -> int:
+    if _flow_named(project, args.crew):  # a flow as written is its graph, with its state's defaults
+        args.input = []
+        return _plan_flow(project, args)
     from .describe import show
     crew, warnings = _outline(project, args.crew)
     print(show(crew))
@@ -87,8 +96,11 @@ def cmd_show(project: Project, args: argparse.Namespace) -> int:
 
 def cmd_validate(project: Project, args: argparse.Namespace) -> int:
     crews, problems = discover(project)
-    packages: list[CrewPackage] = [find(project, name) for name in args.crews] if args.crews else list(crews.values())
-    failed = 0
+    named = {n: _flow_named(project, n, crews) for n in args.crews}
+    flows = [f for f in named.values() if f] if args.crews else None
+    names = [n for n, flow in named.items() if flow is None]
+    packages: list[CrewPackage] = [find(project, name) for name in names] if args.crews else list(crews.values())
+    failed = _validate_flows(project, flows, problems)
     for package in packages:
         result = checked(project, package)
         problems += result.problems
@@ -96,11 +108,13 @@ def cmd_validate(project: Project, args: argparse.Namespace) -> int:
         print(f"{package.name}: {'ok' if result.ok else 'INVALID'}")
     print_problems(problems, project)
     if failed:
-        print(f"{failed} of {len(packages)} crews invalid", file=sys.stderr)
+        print(f"{failed} invalid", file=sys.stderr)
     return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
 def cmd_plan(project: Project, args: argparse.Namespace) -> int:
+    if _flow_named(project, args.crew):
+        return _plan_flow(project, args)
     from .describe import plan
     crew, warnings = _outline(project, args.crew)
     _, values = _inputs({i.name: i for i in crew.inputs}, args.input)
@@ -111,6 +125,8 @@ def cmd_plan(project: Project, args: argparse.Namespace) -> int:
 
 def cmd_run(project: Project, args: argparse.Namespace) -> int:
     from . import api
+    if _flow_named(project, args.crew):
+        return _run_flow(project, args)
     crew = api.load_crew(args.crew, project, llm=args.llm)
     given, _ = _inputs(crew.inputs, args.input)  # bad inputs are reported before the run starts
     print_problems(crew.warnings, project)
@@ -165,7 +181,7 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _show_result(args: argparse.Namespace, start: Callable[[Any], RunResult]) -> int:
+def _show_result(args: argparse.Namespace, start: Callable[[Any], RunResult | FlowResult]) -> int:
     from .progress import progress_for
     progress = progress_for()
     try:
@@ -282,6 +298,82 @@ def cmd_schema(project: Project, args: argparse.Namespace) -> int:
     chosen = {args.file: schemas[args.file]} if args.file else schemas
     print(json.dumps(chosen if len(chosen) > 1 else next(iter(chosen.values())), indent=2))
     return EXIT_OK
+
+
+# --- flows: the same commands over flows/ ----------------------------------------------------
+
+def _flow_named(project: Project, name: str, crews: Mapping[str, CrewPackage] | None = None) -> FlowPackage | None:
+    """The flow called ``name``, unless a crew has that name (a crew wins)."""
+    from .flow_package import find_flow
+    if name in (crews if crews is not None else discover(project)[0]):
+        return None
+    return find_flow(project, name)
+
+
+def _flow_rows(project: Project, problems: list[Problem]) -> list[tuple[str, ...]]:
+    from .flow_package import discover_flows
+    from .flow_validate import validate_flow
+    flows, found = discover_flows(project)
+    problems += found
+    rows: list[tuple[str, ...]] = []
+    for name, package in flows.items():
+        outline = validate_flow(project, package).outline
+        if outline is None:
+            rows.append((name, "-", "-", f"INVALID: run `python main.py validate {name}`"))
+            continue
+        rows.append((name, str(len(outline.methods)), ", ".join(outline.crews) or "-", outline.description))
+    return rows
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)) + "  " + row[-1])
+
+
+def _validate_flows(project: Project, flows: list[FlowPackage] | None, problems: list[Problem]) -> int:
+    """Validate the flows named (every flow when None); how many are invalid."""
+    from .flow_package import discover_flows
+    from .flow_validate import validate_flow
+    if flows is None:
+        found, more = discover_flows(project)
+        flows, problems[:] = list(found.values()), problems + more
+    failed = 0
+    seen = set(problems)
+    for package in flows:
+        result = validate_flow(project, package)
+        problems += [p for p in result.problems if p not in seen]  # a crew shared by flows: its problems once
+        seen.update(result.problems)
+        failed += not result.ok
+        print(f"{package.name}: {'ok' if result.ok else 'INVALID'} (flow)")
+    return failed
+
+
+def _plan_flow(project: Project, args: argparse.Namespace) -> int:
+    from . import api
+    from .flow_graph import plan
+    from .flow_inputs import flow_values
+    flow = api.load_flow(args.crew, project)
+    given, problems = parse_pairs(args.input)
+    if problems:
+        raise InputError(problems)
+    print(plan(flow, flow_values(flow, given)))
+    return EXIT_OK
+
+
+def _run_flow(project: Project, args: argparse.Namespace) -> int:
+    from . import api
+    from .flow_inputs import flow_values
+    flow = api.load_flow(args.crew, project)
+    given, problems = parse_pairs(args.input)
+    if args.max_cost is not None:
+        problems.append(Problem("--max-cost is not supported for flows yet",
+                                hint="set budget: {max_cost: ...} in the crews' crew.yaml"))
+    if problems:
+        raise InputError(problems)
+    flow_values(flow, given)  # bad inputs are reported before the run starts
+    return _show_result(args, lambda on_event: api.run_flow(
+        flow, given, llm=args.llm, approve_all=args.approve_all, on_event=on_event, project=project))
 
 
 # --- helpers --------------------------------------------------------------------

@@ -59,10 +59,15 @@ def render_runs(runs: list[RunSummary], crew: str | None = None) -> str:
 def render_run(store: RunStore, run_id: str) -> str:
     run = store.run(run_id)
     assert run is not None, "callers look the run up first"
+    if run.get("kind") == "flow":
+        from .flow_history import render_flow_run
+        return render_flow_run(store, run)
     calls = store.model_calls(run_id)
     took = fmt.short_seconds(fmt.between(run["started_at"], run["finished_at"]))
     lines = [f"run {run['id']}  crew {run['crew']}  {run['status']}  ({took}, profile {run['profile']})",
              "inputs: " + ", ".join(f"{k}={v!r}" for k, v in run["inputs"].items())]
+    if run.get("parent_run"):
+        lines.append(f"a step of flow run {run['parent_run']}")
     if run["error"]:
         lines.append(f"error: {run['error']}")
     lines += ["", "tasks:"]

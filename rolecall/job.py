@@ -64,7 +64,7 @@ def perform(project: Project, job: Job) -> Outcome:
                        error="; ".join(p.render(project.root) for p in exc.problems), worker=os.getpid(),
                        peak_rss_mb=peak_rss_mb())
     return Outcome(job.row, job.run_id, str(result.status), time.perf_counter() - started, output=result.output,
-                   error=result.error, tokens=result.tokens, cost=result.usage.cost, worker=os.getpid(),
+                   error=result.error, tokens=result.usage.total_tokens, cost=result.usage.cost, worker=os.getpid(),
                    peak_rss_mb=peak_rss_mb())
 
 

@@ -25,6 +25,10 @@ class Project:
         return self.root / "crews"
 
     @property
+    def flows_dir(self) -> Path:
+        return self.root / "flows"
+
+    @property
     def config_dir(self) -> Path:
         return self.root / "config"
 

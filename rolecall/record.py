@@ -48,10 +48,22 @@ class Recorder:
         self.tool_names = {delegation.sanitized(n): n for n in (delegation.DELEGATE_TOOL, delegation.ASK_TOOL)}
         self._summarising: tuple[str | None, str | None] | None = None  # (task, agent role) being summarised
         self._lock = threading.RLock()
+        self.owned: set[str] = set()  # ids of this run's crewai agents and tasks (see ``own``)
         self.run_dir.mkdir(parents=True, exist_ok=True)
 
     def know_tools(self, names: Iterable[str]) -> None:
         self.tool_names.update({delegation.sanitized(n): n for n in names})
+
+    def own(self, ids: Iterable[str]) -> None:
+        """The ids of this run's agents and tasks: a flow runs crews side by side in one process, on
+        one event bus, and an event of another crew's task, by an agent not ours, is not ours."""
+        self.owned.update(ids)
+
+    def _foreign(self, event: Any) -> bool:
+        # only a task id tells crews apart: crewai's own helpers (an LLM guardrail's judge, a manager
+        # built from manager_llm) are agents we did not make, and a delegated coworker gets a new task
+        task, agent = getattr(event, "task_id", None), getattr(event, "agent_id", None)
+        return bool(self.owned and task and str(task) not in self.owned and str(agent or "") not in self.owned)
 
     def tool_name(self, name: str) -> str:
         return self.tool_names.get(delegation.sanitized(name), name)
@@ -107,6 +119,8 @@ class Recorder:
         # before its "started". Async handlers all run on crewai's single event-loop thread, in the
         # order events were emitted; doing the work without awaiting keeps that order.
         async def run(source: Any, event: Any) -> None:
+            if self._foreign(event):
+                return
             with self._lock:
                 handler(event)
         return run

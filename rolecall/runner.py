@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -30,6 +31,11 @@ from .result import PendingApproval, RunResult
 from .status import ApprovalStatus, GateMode, RunStatus, TaskStatus
 from .store import Row
 
+# A flow starts crews side by side in one process; building crewai objects (and the pydantic models
+# and tool modules behind them, made on first use) from two threads at once is not safe, so
+# assembling takes turns. The crews still run at the same time.
+ASSEMBLING = threading.Lock()
+
 # profiles chosen by the person starting the run override every agent's own `llm:`
 _OVERRIDING = ("--llm", "ROLECALL_LLM")
 
@@ -40,10 +46,12 @@ def new_run_id(crew: str) -> str:
 
 def start_run(context: RunContext, crew: CrewDefinition, values: Mapping[str, Any], llm: str | None = None, *,
               max_cost: float | None = None, approve_all: bool = False,
-              listener: Listener | None = None, run_id: str | None = None) -> RunResult:
+              listener: Listener | None = None, run_id: str | None = None,
+              parent_run: str | None = None) -> RunResult:
     """Record a new run of ``crew`` and execute it; a failure is reported in the result, not raised.
 
     ``run_id``: an id chosen beforehand (a batch records it before the run starts); new by default.
+    ``parent_run``: the flow run this crew run is a step of.
     """
     profile, reason = choose(context.llm_config, llm, context.env)
     if run_id is not None and context.store.run(run_id) is not None:
@@ -52,7 +60,7 @@ def start_run(context: RunContext, crew: CrewDefinition, values: Mapping[str, An
     cap = max_cost if max_cost is not None else (crew.spec.budget.max_cost if crew.spec.budget else None)
     context.store.create_run(id=run_id, crew=crew.name, inputs=dict(values), profile=profile,
                              crew_hash=crew.package.fingerprint(), max_cost=cap,
-                             run_dir=str(context.project.runs_dir / run_id))
+                             run_dir=str(context.project.runs_dir / run_id), parent_run=parent_run)
     row = context.store.run(run_id)
     assert row is not None
     return Attempt(context, crew, row, override=profile if reason in _OVERRIDING else None,
@@ -101,13 +109,16 @@ class Attempt:
         from .llm.factory import LlmPool
         keep_crewai_storage(self.context.project.root / ".rolecall-cache" / "crewai")
         started = time.perf_counter()
-        pool = LlmPool(self.context, self.override, self.crew.models)
-        self.assembly = assemble(self.context.project, self.crew, self.values, pool, self.profile,
-                                 run_dir=self.run_dir)
+        with ASSEMBLING:
+            pool = LlmPool(self.context, self.override, self.crew.models)
+            self.assembly = assemble(self.context.project, self.crew, self.values, pool, self.profile,
+                                     run_dir=self.run_dir)
         role_keys = {agent.role.strip(): key for key, agent in self.assembly.agents.items()}
         self.recorder = Recorder(self.context, self.run_id, self.crew, self.values, role_keys, cost=pool.cost,
                                  listener=self.listener)
         self.recorder.know_tools(_tool_names(self.assembly))
+        self.recorder.own([str(a.id) for a in self.assembly.agents.values()]
+                          + [str(t.id) for t in self.assembly.tasks.values()])
         finished = self._finished_tasks()
         status, error, output = RunStatus.COMPLETED, None, None
         with self.recorder.listening(), self._budget_guard(), crewai_output_recorded(self.store, self.run_id):

@@ -66,7 +66,14 @@ CREATE TABLE IF NOT EXISTS batch_rows (
     batch_id TEXT NOT NULL REFERENCES batches(id), row INTEGER NOT NULL, inputs TEXT NOT NULL,
     run_id TEXT, error TEXT, failure TEXT, seconds REAL, PRIMARY KEY (batch_id, row)
 );
+CREATE TABLE IF NOT EXISTS flow_steps (
+    run_id TEXT NOT NULL REFERENCES runs(id), seq INTEGER NOT NULL, method TEXT NOT NULL,
+    round INTEGER NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    output TEXT, label TEXT, child_run TEXT, error TEXT, PRIMARY KEY (run_id, seq)
+);
 """
+# columns added since the first release: a store written before them gets them on open
+ADDED_COLUMNS = {"runs": {"kind": "TEXT NOT NULL DEFAULT 'crew'", "parent_run": "TEXT"}}
 
 # a run's own records, in the order they refer to each other; `export_run` and `import_run` move them
 RUN_TABLES = ("runs", "tasks", "model_calls", "tool_calls", "delegations", "approvals", "events")
@@ -91,7 +98,15 @@ class RunStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._add_columns()
         self.mark_interrupted()
+
+    def _add_columns(self) -> None:
+        for table, columns in ADDED_COLUMNS.items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -163,8 +178,9 @@ class RunStore:
         for run_id in gone:
             self._update("runs", {"id": run_id}, status=RunStatus.INTERRUPTED, finished_at=now(),
                          error="the process running it stopped (crash or kill) before it finished")
-            self._write("UPDATE tasks SET status = ? WHERE run_id = ? AND status = ?",
-                        (TaskStatus.INTERRUPTED.value, run_id, TaskStatus.RUNNING.value))
+            for table in ("tasks", "flow_steps"):
+                self._write(f"UPDATE {table} SET status = ? WHERE run_id = ? AND status = ?",
+                            (TaskStatus.INTERRUPTED.value, run_id, TaskStatus.RUNNING.value))
         return gone
 
     # --- tasks ---------------------------------------------------------------------------
@@ -222,6 +238,37 @@ class RunStore:
     def spent(self, run_id: str) -> float:
         rows = self.query("SELECT COALESCE(SUM(cost), 0) AS cost FROM model_calls WHERE run_id = ?", run_id)
         return float(rows[0]["cost"])
+
+    # --- flow runs: their steps and the crew runs they started ---------------------------------
+    def add_step(self, run_id: str, method: str, round: int) -> int:
+        """A flow method starting (``round``: how many times it has started in this run); its seq."""
+        with self._lock:
+            seq = int(self.query("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM flow_steps WHERE run_id = ?",
+                                 run_id)[0]["seq"])
+            self._insert("flow_steps", run_id=run_id, seq=seq, method=method, round=round,
+                         status=TaskStatus.RUNNING, started_at=now())
+        return seq
+
+    def update_step(self, run_id: str, seq: int, **fields: Any) -> None:
+        self._update("flow_steps", {"run_id": run_id, "seq": seq}, **fields)
+
+    def finish_step(self, run_id: str, seq: int, status: TaskStatus, **fields: Any) -> None:
+        self._update("flow_steps", {"run_id": run_id, "seq": seq}, status=status, finished_at=now(), **fields)
+
+    def steps(self, run_id: str) -> list[Row]:
+        rows = self.query("SELECT * FROM flow_steps WHERE run_id = ? ORDER BY seq", run_id)
+        for row in rows:
+            row["output"] = json.loads(row["output"]) if row["output"] else None
+        return rows
+
+    def children(self, run_id: str) -> list[Row]:
+        """The crew runs a flow run started, oldest first."""
+        return self.query("SELECT * FROM runs WHERE parent_run = ? ORDER BY started_at", run_id)
+
+    def family_model_calls(self, run_id: str) -> list[Row]:
+        """Model calls of a run and of every crew run it started."""
+        return self.query("SELECT * FROM model_calls WHERE run_id = ? OR run_id IN "
+                          "(SELECT id FROM runs WHERE parent_run = ?) ORDER BY id", run_id, run_id)
 
     # --- approval gates -----------------------------------------------------------------------
     def request_approval(self, run_id: str, task: str, mode: GateMode, *, content: str,
@@ -340,7 +387,9 @@ _RUN_TOTALS = ("SELECT r.*, COALESCE(SUM(m.prompt_tokens), 0) AS prompt_tokens, 
                "COALESCE(SUM(m.completion_tokens), 0) AS completion_tokens, "
                "COALESCE(SUM(m.prompt_tokens + m.completion_tokens), 0) AS tokens, SUM(m.cost) AS cost, "
                "COUNT(m.id) AS calls, COUNT(m.id) - COUNT(m.cost) AS unpriced "
-               "FROM runs r LEFT JOIN model_calls m ON m.run_id = r.id ")
+               "FROM runs r LEFT JOIN model_calls m ON m.run_id = r.id "
+               # a flow run's totals are its crew runs'
+               "OR m.run_id IN (SELECT c.id FROM runs c WHERE c.parent_run = r.id) ")
 
 
 def _encoded(fields: dict[str, Any]) -> dict[str, Any]:

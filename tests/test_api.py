@@ -35,6 +35,8 @@ def test_the_exported_names_are_exactly_the_public_api():
     assert rolecall.__all__ == sorted(set(rolecall.__all__)) and dir(rolecall) == rolecall.__all__
     with pytest.raises(AttributeError):
         rolecall.validate_crew  # noqa: B018 - not part of the API
+    flows = {"load_flow", "run_flow", "FlowOutline", "FlowResult", "StepRecord"}  # the flows API (tests/test_flows.py)
+    assert flows <= set(rolecall.__all__)
 
 
 def test_the_error_tree_in_the_docstring_matches_the_classes():

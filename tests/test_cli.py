@@ -21,8 +21,9 @@ def cli(capsys, *argv, root=REPO):
 def test_list_shows_every_crew_with_process_and_counts(capsys):
     code, out, _ = cli(capsys, "list")
     assert code == 0
-    rows = {line.split()[0]: line.split()[1:4] for line in out.splitlines()[1:]}
+    rows = {line.split()[0]: line.split()[1:4] for line in out.splitlines()[1:] if line.strip()}
     assert rows["research_report"] == ["sequential", "2", "2"]
+    assert rows["trip_flow"] == ["4", "trip_flights,", "trip_hotels,"]  # flows follow, in a table of their own
     assert rows["research_report_managed"] == ["hierarchical", "3", "2"]
 
 

@@ -10,6 +10,7 @@ loads nothing from the network, escapes all text and redacts secret values.
     timeline.py   marks, lanes, the time axis with idle gaps cut out
     sections.py   rows of the usage, outputs, errors and events sections
     page.py       the Jinja2 environment, the inlined assets, the CSP, the final redaction
+    flow_page.py  a flow run: the flow graph with the path taken, steps linked to their crews' reports
     templates/    page.html.j2 and one partial per section
     assets/       report.css and report.js, inlined into every page
 """
@@ -25,7 +26,15 @@ __all__ = ["write_report"]
 
 
 def write_report(project: Project, run_id: str, out: Path | None = None) -> Path:
-    """Write the report of ``run_id`` (default ``<run_dir>/report.html``) and return its path."""
+    """Write the report of ``run_id`` (default ``<run_dir>/report.html``) and return its path.
+
+    A flow run's report links each step to its crew run's report, written beside it."""
+    from ..context import open_store
+    with open_store(project) as store:
+        run = store.require_run(run_id)
+        if run.get("kind") == "flow":
+            from .flow_page import write_flow_report
+            return write_flow_report(store, run, out, lambda child: write_report(project, child))
     data = load_run(project, run_id)
     page = render_page(data)
     path = out or Path(data.run.get("run_dir") or project.runs_dir / data.run["id"]) / "report.html"
