@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -149,7 +149,7 @@ def start_batch(context: RunContext, crew: CrewDefinition, rows: list[DataRow], 
     jobs = [_job(batch_id, crew.name, row.number, values, options) for row, values in good]
     for job in jobs:
         context.store.set_batch_row(batch_id, job.row, run_id=job.run_id)
-    return _execute(context, batch_id, crew.name, jobs, options, progress)
+    return _execute(context, batch_id, jobs, options, progress)
 
 
 def resume_batch(context: RunContext, batch_id: str, options: BatchOptions | None, progress: Progress) -> BatchResult:
@@ -164,8 +164,8 @@ def resume_batch(context: RunContext, batch_id: str, options: BatchOptions | Non
         if row["input_error"] or row["status"] in _LEFT_ALONE:
             continue
         job = _job(found["id"], found["crew"], row["row"], row["inputs"], chosen)
-        jobs.append(Job(**{**asdict(job), "run_id": row["run_id"] or job.run_id, "resume": bool(row["status"])}))
-    return _execute(context, found["id"], found["crew"], jobs, chosen, progress)
+        jobs.append(replace(job, run_id=row["run_id"] or job.run_id, resume=bool(row["status"])))
+    return _execute(context, found["id"], jobs, chosen, progress)
 
 
 def batch_result(context: RunContext, batch_id: str, *, interrupted: bool = False) -> BatchResult:
@@ -181,10 +181,22 @@ def _job(batch_id: str, crew: str, number: int, values: dict[str, Any], options:
                max_cost=options.max_cost)
 
 
-def _execute(context: RunContext, batch_id: str, crew: str, jobs: list[Job], options: BatchOptions,
+def _execute(context: RunContext, batch_id: str, jobs: list[Job], options: BatchOptions,
              progress: Progress) -> BatchResult:
+    outcomes: list[Outcome] = []
+    interrupted = bool(jobs) and _drain(context, batch_id, jobs, options, progress, outcomes)
+    context.store.mark_interrupted()  # the runs the stopped workers were in the middle of
+    context.store.finish_batch(batch_id)
+    result = batch_result(context, batch_id, interrupted=interrupted)
+    result.outcomes = outcomes
+    write_results(result, csv=options.csv)
+    return result
+
+
+def _drain(context: RunContext, batch_id: str, jobs: list[Job], options: BatchOptions, progress: Progress,
+           outcomes: list[Outcome]) -> bool:
+    """Run the jobs, recording each outcome as it comes back; True when Ctrl-C stopped them."""
     total = len(context.store.batch_rows(batch_id))
-    interrupted, outcomes = False, list[Outcome]()
     executor = _executor(context, options)
     executor.start(len(jobs))  # before the progress bar's thread: workers may then fork warm
     progress.start(total, total - len(jobs))
@@ -192,21 +204,16 @@ def _execute(context: RunContext, batch_id: str, crew: str, jobs: list[Job], opt
         for outcome in executor.outcomes(jobs):
             context.store.set_batch_row(batch_id, outcome.row, run_id=outcome.run_id,
                                         seconds=round(outcome.seconds, 3))
-            if outcome.error and not context.store.run(outcome.run_id):
+            if outcome.error and not context.store.run(outcome.run_id):  # it never got as far as a run
                 context.store.set_batch_row(batch_id, outcome.row, failure=outcome.error)
             outcomes.append(outcome)
             progress.update(outcome, executor.busy)
     except KeyboardInterrupt:  # stop now; every finished row is already recorded
-        interrupted = True
+        return True
     finally:
         executor.close()
         progress.close()
-    context.store.mark_interrupted()  # the runs the stopped workers were in the middle of
-    context.store.finish_batch(batch_id)
-    result = batch_result(context, batch_id, interrupted=interrupted)
-    result.outcomes = outcomes
-    write_results(result, csv=options.csv)
-    return result
+    return False
 
 
 def _executor(context: RunContext, options: BatchOptions) -> Executor:
@@ -227,6 +234,7 @@ def _row(stored: dict[str, Any]) -> BatchRow:
     cost = None if stored["unpriced"] else float(stored["cost"] or 0.0)
     usage = Usage(stored["calls"] or 0, stored["prompt_tokens"] or 0, stored["completion_tokens"] or 0,
                   cost, stored["unpriced"] or 0)
+    # a row with a run says what its run says; one without, why it has none
+    error = stored["error"] if stored["status"] else stored["input_error"] or stored["failure"]
     return BatchRow(stored["row"], stored["inputs"], stored["run_id"] if stored["status"] else None, status,
-                    stored["output"], stored["error"] or stored["input_error"] or stored["failure"], usage,
-                    stored["seconds"])
+                    stored["output"], error, usage, stored["seconds"])
