@@ -164,10 +164,7 @@ def runs(project: ProjectLike = None, *, crew: str | None = None, batch: str | N
         return []
     with open_store(chosen) as store:
         if batch is not None:
-            found = store.batch(batch)
-            if found is None:
-                raise RunNotFound(Problem(f"no batch '{batch}' in {store.path}", hint="see python main.py runs"))
-            batch = found["id"]
+            batch = store.require_batch(batch)["id"]
         return summaries(store, crew, limit, batch=batch)
 
 

@@ -21,7 +21,7 @@ from . import format as fmt
 from .context import RunContext
 from .dataset import DataRow
 from .definition import CrewDefinition
-from .errors import InputError, RunNotFound
+from .errors import InputError
 from .inputs import bind
 from .job import Job, Outcome
 from .problem import Problem
@@ -154,10 +154,7 @@ def start_batch(context: RunContext, crew: CrewDefinition, rows: list[DataRow], 
 
 def resume_batch(context: RunContext, batch_id: str, options: BatchOptions | None, progress: Progress) -> BatchResult:
     """Run only the rows of a batch that have no completed run; ``options`` default to the batch's own."""
-    found = context.store.batch(batch_id)
-    if found is None:
-        raise RunNotFound(Problem(f"no batch '{batch_id}' in {context.store.path}",
-                                  hint="see python main.py runs; a batch id starts with 'batch-'"))
+    found = context.store.require_batch(batch_id)
     chosen = options or BatchOptions(**found["options"])
     jobs = []
     for row in context.store.batch_rows(found["id"]):
@@ -169,9 +166,7 @@ def resume_batch(context: RunContext, batch_id: str, options: BatchOptions | Non
 
 
 def batch_result(context: RunContext, batch_id: str, *, interrupted: bool = False) -> BatchResult:
-    found = context.store.batch(batch_id)
-    if found is None:
-        raise RunNotFound(Problem(f"no batch '{batch_id}' in {context.store.path}"))
+    found = context.store.require_batch(batch_id)
     rows = [_row(r) for r in context.store.batch_rows(found["id"])]
     return BatchResult(found["id"], found["crew"], rows, context.project.runs_dir / found["id"], interrupted)
 

@@ -237,10 +237,7 @@ def _batch_options(args: argparse.Namespace, project: Project, new: bool = False
         return BatchOptions(**{"concurrency": os.cpu_count() or 1, **given})
     from .context import open_store
     with open_store(project) as store:
-        found = store.batch(args.resume)
-    if found is None:
-        from .errors import RunNotFound
-        raise RunNotFound(Problem(f"no batch '{args.resume}'", hint="see python main.py runs"))
+        found = store.require_batch(args.resume)
     if found["crew"] != args.crew:
         raise InputError(Problem(f"batch {found['id']} ran crew '{found['crew']}', not '{args.crew}'",
                                  hint=f"python main.py batch {found['crew']} --resume {found['id']}"))

@@ -315,6 +315,20 @@ class RunStore:
         found["options"] = json.loads(found["options"])
         return found
 
+    def require_batch(self, batch_id: str) -> Row:
+        """Like ``batch``, but a batch that is not there (or a prefix of several) is a ``RunNotFound``."""
+        found = self.batch(batch_id)
+        if found is not None:
+            return found
+        from .errors import RunNotFound
+        from .problem import Problem
+        several = [r["id"] for r in self.query("SELECT id FROM batches WHERE id LIKE ? ORDER BY id", f"{batch_id}%")]
+        if several:
+            raise RunNotFound(Problem(f"'{batch_id}' starts {len(several)} batch ids: {', '.join(several[:5])}",
+                                      hint="give more of the id"))
+        raise RunNotFound(Problem(f"no batch '{batch_id}' in {self.path}",
+                                  hint="a batch id starts with 'batch-'; `python main.py batch` prints it"))
+
     def batch_rows(self, batch_id: str) -> list[Row]:
         """Every row with its run's status, output, tokens and cost (None before it has a run)."""
         sql = ("SELECT b.row, b.inputs, b.run_id, b.error AS input_error, b.failure, b.seconds, t.status, t.output, "

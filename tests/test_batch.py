@@ -207,3 +207,16 @@ def test_workers_that_cannot_start_fail_the_rows_instead_of_looping(project: Pro
     assert "Traceback" not in done.stderr
     assert done.stdout.count("failed  ") == 2 and "worker processes could not start" in done.stdout
     assert "--resume batch-" in done.stdout  # once the install is fixed, the same batch goes on
+
+
+def test_a_batch_id_that_is_unknown_or_ambiguous_says_which(project: Project, tmp_path: Path):
+    from rolecall.errors import RunNotFound
+    with open_store(project) as store:
+        for suffix in ("a1", "a2"):
+            store.create_batch(f"batch-20261202-000000-research_report-{suffix}", crew="research_report",
+                               source="rows.csv", options={}, rows=[])
+    with pytest.raises(RunNotFound, match="'batch-2026' starts 2 batch ids"):
+        api.runs(project, batch="batch-2026")
+    with pytest.raises(RunNotFound, match="no batch 'nope'"):
+        api.resume_batch("nope", project=project)
+    assert api.runs(project, batch="batch-20261202-000000-research_report-a1") == []
