@@ -25,13 +25,28 @@ RETRIES = 2  # a job whose worker died this many times more is failed, not retri
 _READY, _DONE = "ready", "done"
 
 
-def serve(conn: Connection, project: Project) -> None:
+def serve(conn: Connection, project: Project, die_with_parent: bool = False) -> None:
     """A worker's life: warm up, then run each job sent until ``None`` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if die_with_parent:
+        _die_with_parent()
     import crewai  # noqa: F401  (the 6 s import, paid once per worker, not once per run)
     conn.send((_READY, os.getpid()))
     while (job := conn.recv()) is not None:
         conn.send((_DONE, perform(project, job)))
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the process that started it dies (even by kill -9): a server
+    started again must find the runs it was executing interrupted, not still going in an orphan."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: an orphan finishes its run, which is recorded anyway
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
 
 
 @dataclass
@@ -44,13 +59,18 @@ class _Worker:
 
 
 class WorkerPool:
-    """``size`` worker processes; ``outcomes(jobs)`` yields each job's outcome as it finishes."""
+    """``size`` worker processes; ``outcomes(jobs)`` yields each job's outcome as it finishes.
 
-    def __init__(self, project: Project, size: int):
+    A long-lived owner (the server) uses ``warm``, ``submit`` and ``poll`` instead, from one thread:
+    the pool is not thread-safe, and a worker asked to die with its parent dies with that thread.
+    """
+
+    def __init__(self, project: Project, size: int, *, die_with_parent: bool = False):
         # spawn, not fork: a forked child would share the parent's SQLite handle and crewai's threads
         self._ctx = multiprocessing.get_context("spawn")
-        self.project, self.size = project, max(1, size)
+        self.project, self.size, self.die_with_parent = project, max(1, size), die_with_parent
         self._workers: list[_Worker] = []
+        self._queue: deque[Job] = deque()
         self._deaths: dict[int, int] = {}  # job row -> workers it has lost
         self._stillborn = 0  # workers that died before they were ready
 
@@ -64,17 +84,44 @@ class WorkerPool:
     def busy(self) -> int:
         return sum(w.job is not None for w in self._workers)
 
+    @property
+    def waiting(self) -> int:
+        """Jobs submitted and not handed to a worker yet."""
+        return len(self._queue)
+
+    @property
+    def ready(self) -> int:
+        return sum(w.ready for w in self._workers)
+
     def outcomes(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
-        queue = deque(jobs)
-        while len(self._workers) < min(self.size, len(queue)):
+        for job in jobs:
+            self.submit(job)
+        while self._queue or any(w.job for w in self._workers):
+            yield from self.poll()
+
+    def warm(self) -> None:
+        """Start every worker now, so the first job does not wait for crewai's import."""
+        while len(self._workers) < self.size:
             self._start()
-        while queue or any(w.job for w in self._workers):
-            self._hand_out(queue)
-            yield from self._collect(queue)
+
+    def submit(self, job: Job) -> None:
+        """Queue ``job``; it starts when a worker is free (call ``poll`` to move things on)."""
+        self._queue.append(job)
+        while len(self._workers) < min(self.size, self.busy + len(self._queue)):
+            self._start()
+
+    def poll(self, timeout: float = 1.0, wake: list[Any] | None = None) -> list[Outcome]:
+        """Hand out queued jobs, then the outcomes that arrive within ``timeout`` seconds
+        (sooner when one of ``wake``, connections or sockets, becomes readable)."""
+        self._hand_out(self._queue)
+        found = list(self._collect(self._queue, timeout, wake or []))
+        self._hand_out(self._queue)
+        return found
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=serve, args=(child, self.project), daemon=True, name="rolecall-worker")
+        process = self._ctx.Process(target=serve, args=(child, self.project, self.die_with_parent), daemon=True,
+                                    name="rolecall-worker")
         process.start()
         child.close()
         self._workers.append(_Worker(process, parent))
@@ -85,10 +132,12 @@ class WorkerPool:
                 worker.job, worker.sent = queue.popleft(), time.perf_counter()
                 worker.conn.send(worker.job)
 
-    def _collect(self, queue: deque[Job]) -> Iterator[Outcome]:
+    def _collect(self, queue: deque[Job], timeout: float = 1.0, wake: list[Any] | None = None) -> Iterator[Outcome]:
         by_signal = {w.process.sentinel: w for w in self._workers}
         by_conn = {w.conn: w for w in self._workers}
-        for ready in wait([*by_conn, *by_signal], timeout=1.0):
+        for ready in wait([*by_conn, *by_signal, *(wake or [])], timeout=timeout):
+            if ready not in by_conn and ready not in by_signal:
+                continue  # a wake-up: the caller has something new
             worker = by_conn.get(ready)  # type: ignore[call-overload]
             if worker is not None:
                 try:
