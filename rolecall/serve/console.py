@@ -73,5 +73,7 @@ async def approvals(request: Request) -> Response:
 
 
 def console_routes() -> list[Route | Mount]:
-    return [Route("/", crews), Route("/login", login), Route("/runs", runs), Route("/runs/{run_id}", run_view),
-            Route("/approvals", approvals), Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
+    # full paths, not a Mount: a Mount would answer /console with a redirect to /console/
+    return [Route("/console", crews), Route("/console/login", login), Route("/console/runs", runs),
+            Route("/console/runs/{run_id}", run_view), Route("/console/approvals", approvals),
+            Mount("/console/static", StaticFiles(directory=HERE / "static"), name="static")]

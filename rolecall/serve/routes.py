@@ -37,7 +37,7 @@ STATE = {RunStatus.QUEUED: "PENDING", RunStatus.RUNNING: "RUNNING", RunStatus.CO
          RunStatus.AWAITING_APPROVAL: "PENDING_APPROVAL", RunStatus.INTERRUPTED: "INTERRUPTED"}
 KICKOFF_KEYS = ("inputs", "webhooks", "meta", "taskWebhookUrl", "stepWebhookUrl", "crewWebhookUrl")
 RESUME_KEYS = ("execution_id", "task_id", "human_feedback", "is_approve")
-STREAM_POLL, HEARTBEAT = 0.25, 15.0
+STREAM_POLL, HEARTBEAT = 0.15, 15.0  # seconds between looks at the store; between keep-alives
 _deciding = threading.Lock()  # one decision at a time: a second decision on a gate must find it decided
 
 
@@ -231,7 +231,7 @@ def summary_of(row: Row) -> dict[str, Any]:
 def record_of(store: RunStore, run: Row) -> dict[str, Any]:
     """The run as the store holds it: every task, call, delegation, approval and event."""
     kickoff = store.kickoff(run["id"])
-    return {"run": {k: v for k, v in run.items() if k != "pid"}, "tasks": store.tasks(run["id"]),
+    return {"run": run, "tasks": store.tasks(run["id"]),
             "model_calls": store.model_calls(run["id"]), "tool_calls": store.tool_calls(run["id"]),
             "delegations": store.delegations(run["id"]), "approvals": store.approvals(run["id"]),
             "events": store.events(run["id"]),
@@ -239,7 +239,9 @@ def record_of(store: RunStore, run: Row) -> dict[str, Any]:
 
 
 async def _run(request: Request, run_id: str, crew: str | None = None) -> Row:
-    row = await run_in_threadpool(store(request).require_run, run_id)
+    row = await run_in_threadpool(store(request).run, run_id)
+    if row is None:  # not RunNotFound's message: it names the store's path on this machine
+        raise ApiError(404, "unknown_run", f"no run '{run_id}'", hint="GET /runs lists the recent runs")
     if crew is not None and row["crew"] != crew:
         raise ApiError(404, "unknown_run", f"run '{run_id}' is not a run of crew '{crew}'",
                        hint=f"it is a run of '{row['crew']}'")

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from ..context import open_store
 from ..environment import Environment
@@ -72,7 +72,7 @@ def create_app(project: Project, options: ServeOptions, token: str, env: Environ
             store.close()
 
     routes = [*api_routes(options.crew is not None), Route("/openapi.json", _openapi), Route("/docs", _docs),
-              Mount("/console", routes=console_routes())]
+              *console_routes()]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         ApiError: _api_error, RolecallError: _rolecall_error, HTTPException: _http_error, Exception: _crash})
     app.state.catalog, app.state.project, app.state.token = catalog, project, token
