@@ -25,11 +25,13 @@ RETRIES = 2  # a job whose worker died this many times more is failed, not retri
 _READY, _DONE = "ready", "done"
 
 
-def serve(conn: Connection, project: Project, die_with_parent: bool = False) -> None:
+def serve(conn: Connection, project: Project, die_with_parent: bool = False, nice: int = 0) -> None:
     """A worker's life: warm up, then run each job sent until ``None`` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if die_with_parent:
         _die_with_parent()
+    if nice:
+        os.nice(nice)
     import crewai  # noqa: F401  (the 6 s import, paid once per worker, not once per run)
     conn.send((_READY, os.getpid()))
     while (job := conn.recv()) is not None:
@@ -65,10 +67,10 @@ class WorkerPool:
     the pool is not thread-safe, and a worker asked to die with its parent dies with that thread.
     """
 
-    def __init__(self, project: Project, size: int, *, die_with_parent: bool = False):
+    def __init__(self, project: Project, size: int, *, die_with_parent: bool = False, nice: int = 0):
         # spawn, not fork: a forked child would share the parent's SQLite handle and crewai's threads
         self._ctx = multiprocessing.get_context("spawn")
-        self.project, self.size, self.die_with_parent = project, max(1, size), die_with_parent
+        self.project, self.size, self.die_with_parent, self.nice = project, max(1, size), die_with_parent, nice
         self._workers: list[_Worker] = []
         self._queue: deque[Job] = deque()
         self._deaths: dict[int, int] = {}  # job row -> workers it has lost
@@ -120,7 +122,7 @@ class WorkerPool:
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=serve, args=(child, self.project, self.die_with_parent), daemon=True,
+        process = self._ctx.Process(target=serve, args=(child, self.project, self.die_with_parent, self.nice), daemon=True,
                                     name="rolecall-worker")
         process.start()
         child.close()

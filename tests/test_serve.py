@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-
 from serve_helpers import REPO, Server, start_server
 from test_crew_partner_outreach import SCRIPT
 

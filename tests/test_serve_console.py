@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from serve_helpers import Server, start_server
 from test_crew_partner_outreach import SCRIPT
 from test_report import CHROMIUM, CHROMIUM_FLAGS
