@@ -122,8 +122,8 @@ class WorkerPool:
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=serve, args=(child, self.project, self.die_with_parent, self.nice), daemon=True,
-                                    name="rolecall-worker")
+        process = self._ctx.Process(target=serve, args=(child, self.project, self.die_with_parent, self.nice),
+                                    daemon=True, name="rolecall-worker")
         process.start()
         child.close()
         self._workers.append(_Worker(process, parent))

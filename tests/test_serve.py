@@ -243,8 +243,9 @@ def test_crews_list_their_typed_inputs(server: Server):
     assert "/crews/{name}/resume" in server.get("/docs").text
 
 
-def test_an_approval_rejected_with_feedback_redoes_the_task_then_approval_completes(server: Server):
-    run_id = kickoff(server)
+def test_an_approval_rejected_with_feedback_redoes_the_task_then_approval_completes(server: Server, receiver):
+    base, got = receiver
+    run_id = kickoff(server, body={"webhooks": {"task": base + "/task", "crew": base + "/crew"}})
     server.wait_status(run_id, "awaiting_approval")
     status = server.get(f"/crews/{GATED}/status/{run_id}").json()
     assert status["state"] == "PENDING_APPROVAL"
@@ -268,6 +269,14 @@ def test_an_approval_rejected_with_feedback_redoes_the_task_then_approval_comple
         ("discovery_task", "completed"), ("qualification_task", "completed"), ("outreach_task", "completed")]
     assert len(record["model_calls"]) == 4  # the two finished tasks were not redone
     assert server.get(f"/crews/{GATED}/status/{run_id}").json()["state"] == "SUCCESS"
+    # the webhooks saw each step of it once: the redone output waited again, the carried-over tasks did not repeat
+    deadline = time.monotonic() + 30
+    while not any(g["path"] == "/crew" for g in got) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [(g["data"]["task"], g["data"]["status"]) for g in got if g["path"] == "/task"] == [
+        ("discovery_task", "completed"), ("qualification_task", "completed"), ("outreach_task", "awaiting_approval"),
+        ("outreach_task", "awaiting_approval"), ("outreach_task", "completed")]
+    assert [g["data"]["status"] for g in got if g["path"] == "/crew"] == ["completed"]
 
 
 def events_of(server: Server, run_id: str, until: str = "end",
@@ -397,10 +406,12 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_server_keeps_answering(serv
     assert record["run"]["pid"] != running["run"]["pid"]
 
 
-def test_a_server_killed_hard_loses_nothing_and_runs_nothing_twice(tmp_path: Path):
+def test_a_server_killed_hard_loses_nothing_and_runs_nothing_twice(tmp_path: Path, receiver):
+    base, got = receiver
     env = {"ROLECALL_SCRIPTED_DELAY": "0.3", "ROLECALL_SERVE_TOKEN": "k" * 32}
     first = start_server(tmp_path / "runs", env=env, workers=1)
-    ids = [kickoff(first, "research_report") for _ in range(4)]
+    hooks = {"webhooks": {"task": base + "/task", "crew": base + "/crew"}}
+    ids = [kickoff(first, "research_report", hooks) for _ in range(4)]
     first.wait_for(ids[0], lambda r: r["run"]["status"] == "running" and len(r["model_calls"]) >= 1)
     before = first.get(f"/runs/{ids[0]}").json()
     worker = before["run"]["pid"]
@@ -424,6 +435,14 @@ def test_a_server_killed_hard_loses_nothing_and_runs_nothing_twice(tmp_path: Pat
         assert {t["key"] for t in resumed["tasks"] if t["carried_over"]} == finished_before
         for record in records[1:]:  # started once, after the restart
             assert not [e for e in record["events"] if e["kind"] == "resumed"]
+        # each task's completion and each crew's end reached the receiver once, across the restart
+        deadline = time.monotonic() + 30
+        while sum(g["path"] == "/crew" for g in got) < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        ends = sorted(g["kickoff_id"] for g in got if g["path"] == "/crew")
+        assert ends == sorted(ids)
+        tasks = sorted((g["kickoff_id"], g["data"]["task"]) for g in got if g["path"] == "/task")
+        assert tasks == sorted((i, t) for i in ids for t in ("research_task", "reporting_task"))
     finally:
         second.stop()
 

@@ -55,7 +55,8 @@ class RunWatch:
             if self.tasks.get(row["key"]) != now:
                 self.tasks[row["key"]] = now
                 found.append(Change("task", {"task": row["key"], "status": row["status"], "agent": row["agent"],
-                                             "output": row["output"] if row["status"] != "running" else None}))
+                                             "output": row["output"] if row["status"] != "running" else None,
+                                             "finished_at": row["finished_at"]}))
         return found
 
     def _calls(self) -> list[Change]:
@@ -64,13 +65,15 @@ class RunWatch:
             tokens = row["prompt_tokens"] + row["completion_tokens"]
             self.tokens += tokens
             self.cost += row["cost"] or 0.0
-            found.append(Change("model_call", {"task": row["task"], "agent": row["agent"], "model": row["model"],
+            found.append(Change("model_call", {"id": row["id"], "task": row["task"], "agent": row["agent"],
+                                               "model": row["model"],
                                                "tokens": tokens, "cost": row["cost"], "error": row["error"]}))
         if found:
             found.append(Change("usage", {"tokens": self.tokens, "cost": round(self.cost, 6),
                                           "calls": len(self.store.model_calls(self.run_id))}))
         for row in self._new("tool_calls"):
-            found.append(Change("tool_call", {"task": row["task"], "agent": row["agent"], "tool": row["tool"]}))
+            found.append(Change("tool_call", {"id": row["id"], "task": row["task"], "agent": row["agent"],
+                                              "tool": row["tool"]}))
         for row in self._new("delegations"):
             found.append(Change("delegation", {"task": row["task"], "manager": row["manager"],
                                                "coworker": row["coworker"], "kind": row["kind"],

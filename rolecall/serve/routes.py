@@ -134,6 +134,8 @@ async def crew_resume(request: Request) -> Response:
     decision = await run_in_threadpool(decided)
     if not decision.ends_run:
         kickoffs(request).resume(run["id"], name)
+    # the run goes on, or ends rejected: its webhooks say so
+    request.app.state.webhooks.follow(run["id"], resuming=not decision.ends_run)
     return answer(request, {"execution_id": run["id"], "task_id": decision.task, "decision": str(decision.status),
                             "status": "rejected" if decision.ends_run else "resumed"})
 
@@ -165,6 +167,7 @@ async def run_resume(request: Request) -> Response:
     elif not status.resumable or run["id"] in kickoffs(request).active:
         raise RunStateError(Problem(f"run {run['id']} is {status}; there is nothing to resume"))
     kickoffs(request).resume(run["id"], run["crew"])
+    request.app.state.webhooks.follow(run["id"], resuming=True)
     return answer(request, {"run_id": run["id"], "status": "resuming"}, 202)
 
 

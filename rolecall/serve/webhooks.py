@@ -10,13 +10,14 @@ change per task and the crew's end, not replayed step by step.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 from starlette.concurrency import run_in_threadpool
 
-from ..status import RunStatus
+from ..status import ApprovalStatus, RunStatus
 from ..store import RunStore
 from .live import Change, RunWatch
 
@@ -44,14 +45,21 @@ def parse(body: dict[str, Any]) -> dict[str, str]:
     return urls
 
 
-def deliveries(change: Change) -> list[tuple[str, dict[str, Any]]]:
-    """The webhook kinds a change is sent to, with what they carry."""
-    if change.kind == "task" and change.data["status"] in ("completed", "awaiting_approval", "failed"):
-        return [("task", change.data)]
+ENDS = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.STOPPED, RunStatus.REJECTED)  # the crew webhook's
+
+
+def deliveries(change: Change) -> list[tuple[str, str, dict[str, Any]]]:
+    """(webhook kind, a key naming this delivery, what it carries) for each webhook a change goes to.
+
+    The key makes a delivery happen once, even when a resumed run or a restarted server shows the
+    change again; a task's key has its end time, since a task redone after a rejection is news."""
+    data = change.data
+    if change.kind == "task" and data["status"] in ("completed", "awaiting_approval", "failed"):
+        return [("task", f"task:{data['task']}:{data['status']}:{data['finished_at']}", data)]
     if change.kind in ("model_call", "tool_call"):
-        return [("step", {"type": change.kind, **change.data})]
-    if change.kind == "run" and RunStatus(change.data["status"]).finished:
-        return [("crew", change.data)]
+        return [("step", f"step:{change.kind}:{data['id']}", {"type": change.kind, **data})]
+    if change.kind == "run" and data["status"] in ENDS:
+        return [("crew", f"crew:{data['status']}", data)]
     return []
 
 
@@ -63,15 +71,19 @@ class Webhooks:
         self.store = store
         self._post = post or _post
         self._following: dict[str, asyncio.Task[None]] = {}
+        self._resumed: set[str] = set()
 
-    def follow(self, run_id: str) -> None:
-        """Start sending the run's changes to its webhooks (nothing to do for a run without any)."""
+    def follow(self, run_id: str, *, resuming: bool = False) -> None:
+        """Send the run's changes to its webhooks until it ends or pauses (nothing to do for a run without
+        any). A paused run (waiting for a person, interrupted) is followed again when it is resumed."""
         if run_id not in self._following:
-            self._following[run_id] = asyncio.get_running_loop().create_task(self._run(run_id))
+            self._following[run_id] = asyncio.get_running_loop().create_task(self._run(run_id, resuming))
+        elif resuming:  # its watcher may be about to stop at the pause this resume ends
+            self._resumed.add(run_id)
 
     async def recover(self) -> None:
-        """Follow again every unfinished run that has webhooks (a restarted server)."""
-        for status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL, RunStatus.INTERRUPTED):
+        """Follow again every run that has webhooks and may still change (a restarted server)."""
+        for status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL):
             for run_id in await run_in_threadpool(self.store.runs_with_status, status):
                 self.follow(run_id)
 
@@ -80,27 +92,47 @@ class Webhooks:
             task.cancel()
         await asyncio.gather(*self._following.values(), return_exceptions=True)
 
-    async def _run(self, run_id: str) -> None:
+    async def _run(self, run_id: str, resuming: bool) -> None:
         kickoff = await run_in_threadpool(self.store.kickoff, run_id)
         if not kickoff or not kickoff["webhooks"]:
             self._following.pop(run_id, None)
             return
         urls, watch = kickoff["webhooks"], RunWatch(self.store, run_id)
+        sent = await run_in_threadpool(self._sent, run_id)
         try:
             while True:
                 for change in await run_in_threadpool(watch.changes):
-                    for kind, data in deliveries(change):
-                        if kind in urls:
-                            await self._deliver(run_id, kind, urls[kind], {
+                    for kind, key, data in deliveries(change):
+                        if kind in urls and key not in sent:
+                            sent.add(key)
+                            await self._deliver(run_id, kind, key, urls[kind], {
                                 "kind": kind, "kickoff_id": run_id, "crew": kickoff["crew"], "data": data,
                                 "meta": kickoff["meta"]})
-                if watch.finished:
+                if run_id in self._resumed:
+                    self._resumed.discard(run_id)
+                    resuming = True
+                if resuming and watch.status in (RunStatus.INTERRUPTED, RunStatus.AWAITING_APPROVAL):
+                    pass  # a resume was just accepted: the pause it ends is not a pause
+                elif watch.finished or await run_in_threadpool(self._paused, run_id, watch.status):
                     return
+                else:
+                    resuming = False
                 await asyncio.sleep(POLL_SECONDS)
         finally:
             self._following.pop(run_id, None)
 
-    async def _deliver(self, run_id: str, kind: str, url: str, body: dict[str, Any]) -> None:
+    def _sent(self, run_id: str) -> set[str]:
+        """Keys of the deliveries already made (or given up on) for this run, by this server or an earlier one."""
+        return {json.loads(e["detail"]).get("key", "") for e in self.store.events(run_id)
+                if e["kind"] in ("webhook_delivered", "webhook_failed") and e["detail"]}
+
+    def _paused(self, run_id: str, status: str | None) -> bool:
+        if status == RunStatus.INTERRUPTED:
+            return True
+        return status == RunStatus.AWAITING_APPROVAL and any(
+            a["status"] == ApprovalStatus.PENDING for a in self.store.approvals(run_id))
+
+    async def _deliver(self, run_id: str, kind: str, key: str, url: str, body: dict[str, Any]) -> None:
         body = _redacted(self.store, body)
         wait, error = FIRST_WAIT, ""
         for attempt in range(1, ATTEMPTS + 1):
@@ -108,7 +140,8 @@ class Webhooks:
                 status = await self._post(url, body)
                 if status < 300:
                     await run_in_threadpool(self.store.add_event, run_id, "webhook_delivered",
-                                            {"kind": kind, "url": url, "attempts": attempt, "status": status})
+                                            {"kind": kind, "key": key, "url": url, "attempts": attempt,
+                                             "status": status})
                     return
                 error = f"HTTP {status}"
             except (httpx.HTTPError, OSError) as exc:
@@ -117,11 +150,10 @@ class Webhooks:
                 await asyncio.sleep(wait)
                 wait *= 2
         await run_in_threadpool(self.store.add_event, run_id, "webhook_failed",
-                                {"kind": kind, "url": url, "attempts": ATTEMPTS, "error": error})
+                                {"kind": kind, "key": key, "url": url, "attempts": ATTEMPTS, "error": error})
 
 
 def _redacted(store: RunStore, body: dict[str, Any]) -> dict[str, Any]:
-    import json
     return dict(json.loads(store.redact.text(json.dumps(body, default=str))))
 
 
