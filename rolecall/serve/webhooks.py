@@ -52,10 +52,12 @@ def deliveries(change: Change) -> list[tuple[str, str, dict[str, Any]]]:
     """(webhook kind, a key naming this delivery, what it carries) for each webhook a change goes to.
 
     The key makes a delivery happen once, even when a resumed run or a restarted server shows the
-    change again; a task's key has its end time, since a task redone after a rejection is news."""
+    change again. A task's key is its end time: one delivery each time it is done (a task redone
+    after a rejection is news), whether the store shows it ``completed`` or, an instant later, its
+    output ``awaiting_approval``; the decision itself is no task completion."""
     data = change.data
     if change.kind == "task" and data["status"] in ("completed", "awaiting_approval", "failed"):
-        return [("task", f"task:{data['task']}:{data['status']}:{data['finished_at']}", data)]
+        return [("task", f"task:{data['task']}:{data['finished_at']}", data)]
     if change.kind in ("model_call", "tool_call"):
         return [("step", f"step:{change.kind}:{data['id']}", {"type": change.kind, **data})]
     if change.kind == "run" and data["status"] in ENDS:
