@@ -57,10 +57,13 @@ def create_app(project: Project, options: ServeOptions, token: str, env: Environ
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = open_store(project, env)
-        store.redact.add_value(token, "ROLECALL_SERVE_TOKEN")
+        store, queue_store = open_store(project, env), open_store(project, env)
+        for opened in (store, queue_store):
+            opened.redact.add_value(token, "ROLECALL_SERVE_TOKEN")
         app.state.store, app.state.redactor = store, store.redact
-        app.state.kickoffs = Kickoffs(project, store, options.workers, options.llm)
+        # the queue writes kickoffs on the event loop through a connection of its own, so a long read
+        # in the thread pool (GET /runs) never holds the lock a kickoff waits on
+        app.state.kickoffs = Kickoffs(project, queue_store, options.workers, options.llm)
         app.state.webhooks = Webhooks(store)
         app.state.kickoffs.start()
         await app.state.webhooks.recover()
@@ -70,6 +73,7 @@ def create_app(project: Project, options: ServeOptions, token: str, env: Environ
             await app.state.webhooks.stop()
             app.state.kickoffs.stop()
             store.close()
+            queue_store.close()
 
     routes = [*api_routes(options.crew is not None), Route("/openapi.json", _openapi), Route("/docs", _docs),
               *console_routes()]
