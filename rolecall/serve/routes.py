@@ -95,8 +95,8 @@ async def kickoff(request: Request) -> Response:
         urls = webhooks.parse(body)
     except ValueError as exc:
         raise ApiError(422, "invalid_webhooks", str(exc)) from None
-    # on the event loop, not in the thread pool: the write takes about a millisecond (WAL, no fsync),
-    # less than the two thread hops around it cost while workers and clients share the cores
+    # on the event loop, not in the thread pool: the write takes about a millisecond (WAL, no fsync, its own
+    # connection), and a hop to a thread and back can wait for the GIL longer than that under load
     run_id = kickoffs(request).kickoff(name, values, webhooks=urls, meta=body.get("meta"))
     if urls:
         request.app.state.webhooks.follow(run_id)
