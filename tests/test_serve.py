@@ -75,6 +75,7 @@ with TestClient(app, headers={{"Authorization": "Bearer " + "t" * 32}}) as clien
 
 def test_every_route_but_health_needs_the_token(server: Server):
     assert httpx.get(server.url + "/health").json() == {"status": "ok"}
+    assert httpx.get(server.url + "/console/static/console.js").status_code == 200  # no secret in it
     for path in ("/crews", "/runs", "/openapi.json", "/docs", "/console", "/approvals", "/crews/x/inputs"):
         answer = httpx.get(server.url + path)
         assert answer.status_code == 401, path
@@ -240,7 +241,8 @@ def test_crews_list_their_typed_inputs(server: Server):
     assert document["components"]["schemas"][f"{GATED}.inputs"]["properties"]["count"] == {
         "type": "integer", "description": "How many partners to shortlist", "default": 3}
     assert "/crews/{name}/kickoff" in document["paths"] and "/kickoff" not in document["paths"]
-    assert "/crews/{name}/resume" in server.get("/docs").text
+    docs = server.get("/docs").text
+    assert 'data-path="/crews/{name}/resume"' in docs and "<code>partner_outreach</code>: product" in docs
 
 
 def test_an_approval_rejected_with_feedback_redoes_the_task_then_approval_completes(server: Server, receiver):
@@ -439,10 +441,14 @@ def test_a_server_killed_hard_loses_nothing_and_runs_nothing_twice(tmp_path: Pat
         deadline = time.monotonic() + 30
         while sum(g["path"] == "/crew" for g in got) < len(ids) and time.monotonic() < deadline:
             time.sleep(0.2)
-        ends = sorted(g["kickoff_id"] for g in got if g["path"] == "/crew")
-        assert ends == sorted(ids)
-        tasks = sorted((g["kickoff_id"], g["data"]["task"]) for g in got if g["path"] == "/task")
-        assert tasks == sorted((i, t) for i in ids for t in ("research_task", "reporting_task"))
+        ends = [g["kickoff_id"] for g in got if g["path"] == "/crew"]
+        assert set(ends) == set(ids)
+        tasks = [(g["kickoff_id"], g["data"]["task"]) for g in got if g["path"] == "/task"]
+        assert set(tasks) == {(i, t) for i in ids for t in ("research_task", "reporting_task")}
+        # at least once: a delivery in flight at the kill (received, not yet recorded) may come again,
+        # with the same key for the receiver to drop
+        deliveries = [(g["kickoff_id"], g["delivery"]) for g in got]
+        assert len(deliveries) - len(set(deliveries)) <= 1
     finally:
         second.stop()
 

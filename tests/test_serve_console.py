@@ -143,3 +143,17 @@ def test_a_gated_run_started_from_the_form_waits_is_approved_in_the_inbox_and_co
     assert browser.js("[...document.querySelectorAll('#runs tr[data-run]')].map(r => r.dataset.run)") == [run_id]
     browser.go(f"{server.url}/console/approvals")
     assert browser.js("document.getElementById('no-approvals') !== null")
+
+    # /docs: every route, each with a form that sends it (the cookie is the token)
+    browser.go(f"{server.url}/docs")
+    route = "document.querySelector('section.route[data-method=GET][data-path=\"/runs/{run_id}\"]')"
+    browser.js(f"{route}.querySelector('.url').value = '/runs/{run_id}'")
+    browser.js(f"{route}.querySelector('button.try').click()")
+    answer = browser.wait(f"{route}.querySelector('.answer').textContent")
+    assert answer.startswith("200 OK") and json.loads(answer.split("\n", 1)[1])["run"]["status"] == "completed"
+    kickoff = "document.querySelector('section.route[data-method=POST][data-path=\"/crews/{name}/kickoff\"]')"
+    browser.js(f"{kickoff}.querySelector('.url').value = '/crews/partner_outreach/kickoff'")
+    browser.js(f"{kickoff}.querySelector('.body').value = '{{\"inputs\": {{\"count\": \"many\"}}}}'")
+    browser.js(f"{kickoff}.querySelector('button.try').click()")
+    answer = browser.wait(f"{kickoff}.querySelector('.answer').textContent")
+    assert answer.startswith("422") and "input 'count' must be a whole number, got 'many'" in answer

@@ -1,4 +1,5 @@
-"""The web console: crews (a form per crew from its typed inputs), runs, a run's live view, approvals.
+"""The web console: crews (a form per crew from its typed inputs), runs, a run's live view, approvals,
+and /docs (every route of the OpenAPI document, each with a form to try it).
 
 Server-rendered Jinja2 pages (autoescaped) with one script and one stylesheet served from
 ``console/static``: no build step, nothing from a CDN. The live view follows the run's
@@ -9,6 +10,7 @@ another site cannot send it (nor a JSON POST, which needs a CORS preflight this 
 from __future__ import annotations
 
 import hmac
+import json
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +74,33 @@ async def approvals(request: Request) -> Response:
     return page(request, "approvals.html.j2", approvals=rows)
 
 
+def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The OpenAPI document's routes as the /docs page lists them, each with an example body."""
+    found = []
+    for path, methods in document["paths"].items():
+        for method, op in methods.items():
+            schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            fields = list(schema.get("properties", {})) if schema else None
+            example = json.dumps({"inputs": {}} if "kickoff" in path else
+                                 {"execution_id": "", "is_approve": True} if path.endswith("resume") and fields
+                                 else {})
+            found.append({"method": method.upper(), "path": path, "summary": op["summary"], "body": fields,
+                          "example": example if fields is not None or method == "post" else None,
+                          "codes": ", ".join(op["responses"]), "stream": path.endswith("/events")})
+    return found
+
+
+async def docs(request: Request) -> Response:
+    """The API's routes from the OpenAPI document, each with a form to try it (the cookie is the token)."""
+    from .openapi import openapi_document
+    document = openapi_document(request.app.state.catalog)
+    crews = [(name.removesuffix(".inputs"), list(schema["properties"]))
+             for name, schema in document["components"]["schemas"].items() if name.endswith(".inputs")]
+    return page(request, "docs.html.j2", operations=operations(document), crews=crews)
+
+
 def console_routes() -> list[Route | Mount]:
     # full paths, not a Mount: a Mount would answer /console with a redirect to /console/
     return [Route("/console", crews), Route("/console/login", login), Route("/console/runs", runs),
-            Route("/console/runs/{run_id}", run_view), Route("/console/approvals", approvals),
+            Route("/console/runs/{run_id}", run_view), Route("/console/approvals", approvals), Route("/docs", docs),
             Mount("/console/static", StaticFiles(directory=HERE / "static"), name="static")]

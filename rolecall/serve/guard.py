@@ -16,6 +16,7 @@ from .answers import MAX_BODY
 
 COOKIE = "rolecall_token"
 OPEN_PATHS = {"/health", "/console/login"}  # login checks the token itself
+OPEN_PREFIX = "/console/static/"  # the console's script and styles hold nothing secret; the login page uses them
 
 
 class Guard:
@@ -31,8 +32,9 @@ class Guard:
         if length.isdigit() and int(length) > MAX_BODY:
             await _refuse(send, 413, "too_large", f"the body is larger than {MAX_BODY} bytes", "")
             return
-        if scope["path"] not in OPEN_PATHS and not self.allowed(headers):
-            console = scope["path"].startswith("/console")
+        path = scope["path"]
+        if path not in OPEN_PATHS and not path.startswith(OPEN_PREFIX) and not self.allowed(headers):
+            console = path.startswith("/console")
             await _refuse(send, 401, "unauthorized", "this server needs its access token",
                           "open /console/login?token=TOKEN once" if console else
                           "send Authorization: Bearer TOKEN (main.py serve prints it at start)")

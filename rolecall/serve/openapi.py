@@ -1,14 +1,11 @@
-"""The OpenAPI 3.1 document (each served crew's inputs as a schema) and /docs, readable offline.
+"""The OpenAPI 3.1 document, each served crew's inputs as a schema.
 
-/docs is rendered here from the same document: a plain page listing every route, its
-parameters and bodies, with no script from a CDN (the console and the docs work offline).
+The console's /docs page is rendered from it (``console.docs``): every route with a form to
+try it, and no script from a CDN, so the docs work offline.
 """
 from __future__ import annotations
 
 from typing import Any
-
-from markupsafe import escape
-from starlette.responses import HTMLResponse
 
 from .catalog import Catalog
 
@@ -16,7 +13,7 @@ _JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "bo
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
-def _op(summary: str, *, body: dict[str, Any] | None = None, params: list[str] = (),  # type: ignore[assignment]
+def _op(summary: str, *, body: dict[str, Any] | None = None, params: tuple[str, ...] = (),
         errors: tuple[int, ...] = (401,), ok: int = 200) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "security": [{"bearer": []}],
                           "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -50,19 +47,19 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
     paths: dict[str, Any] = {
         "/health": {"get": {**_op("liveness; needs no token", errors=()), "security": []}},
         "/crews": {"get": _op("every served crew: name, process, description, typed inputs")},
-        "/crews/{name}/inputs": {"get": _op("a crew's inputs", params=["name"], errors=(401, 404))},
+        "/crews/{name}/inputs": {"get": _op("a crew's inputs", params=("name",), errors=(401, 404))},
         "/crews/{name}/kickoff": {"post": _op("start a run; answers {kickoff_id} once it is recorded",
-                                              params=["name"], body=KICKOFF, errors=(400, 401, 404, 413, 415, 422))},
+                                              params=("name",), body=KICKOFF, errors=(400, 401, 404, 413, 415, 422))},
         "/crews/{name}/status/{kickoff_id}": {"get": _op("state (PENDING, RUNNING, SUCCESS, FAILED, ...) and result",
-                                                         params=["name", "kickoff_id"], errors=(401, 404))},
+                                                         params=("name", "kickoff_id"), errors=(401, 404))},
         "/crews/{name}/resume": {"post": _op("decide an approval gate; a rejection with feedback redoes the task",
-                                             params=["name"], body=RESUME, errors=(400, 401, 404, 409, 422))},
+                                             params=("name",), body=RESUME, errors=(400, 401, 404, 409, 422))},
         "/runs": {"get": _op("recent runs; ?crew=&status=&limit=")},
-        "/runs/{run_id}": {"get": _op("the run record", params=["run_id"], errors=(401, 404))},
-        "/runs/{run_id}/resume": {"post": _op("go on with an interrupted or failed run", params=["run_id"],
+        "/runs/{run_id}": {"get": _op("the run record", params=("run_id",), errors=(401, 404))},
+        "/runs/{run_id}/resume": {"post": _op("go on with an interrupted or failed run", params=("run_id",),
                                               errors=(401, 404, 409), ok=202)},
-        "/runs/{run_id}/report": {"get": _op("the HTML run report", params=["run_id"], errors=(401, 404))},
-        "/runs/{run_id}/events": {"get": _op("live changes as server-sent events", params=["run_id"],
+        "/runs/{run_id}/report": {"get": _op("the HTML run report", params=("run_id",), errors=(401, 404))},
+        "/runs/{run_id}/events": {"get": _op("live changes as server-sent events", params=("run_id",),
                                              errors=(401, 404))},
         "/approvals": {"get": _op("every gate waiting for a decision")},
     }
@@ -77,23 +74,3 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
                                "error": {"type": "string"}, "code": {"type": "string"}, "hint": {"type": "string"},
                                "problems": {"type": "array"}, "details": {"type": "object"}}},
                                **{f"{name}.inputs": inputs_schema(c) for name, c in catalog.crews.items()}}}}
-
-
-def docs_page(document: dict[str, Any]) -> HTMLResponse:
-    rows = []
-    for path, methods in document["paths"].items():
-        for method, op in methods.items():
-            codes = ", ".join(op["responses"])
-            body = " body: " + ", ".join(op["requestBody"]["content"]["application/json"]["schema"]
-                                         .get("properties", {})) if "requestBody" in op else ""
-            rows.append(f"<tr><td><code>{escape(method.upper())}</code></td><td><code>{escape(path)}</code></td>"
-                        f"<td>{escape(op['summary'])}{escape(body)}</td><td>{escape(codes)}</td></tr>")
-    crews = "".join(f"<li><code>{escape(name)}</code>: {escape(', '.join(s['properties']) or 'no inputs')}</li>"
-                    for name, s in document["components"]["schemas"].items() if name.endswith(".inputs"))
-    page = ("<!doctype html><html lang=en><meta charset=utf-8><title>rolecall serve: API</title>"
-            "<style>body{font:14px system-ui;margin:2em}td{padding:4px 10px;border-bottom:1px solid #ddd}</style>"
-            "<h1>rolecall serve: API</h1><p>Every route but /health needs <code>Authorization: Bearer TOKEN</code>. "
-            "The machine-readable document: <a href=/openapi.json>/openapi.json</a>.</p>"
-            f"<table><tr><th>method</th><th>path</th><th>what</th><th>answers</th></tr>{''.join(rows)}</table>"
-            f"<h2>Crew inputs</h2><ul>{crews}</ul></html>")
-    return HTMLResponse(page)

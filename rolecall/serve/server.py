@@ -27,7 +27,7 @@ from .catalog import Catalog
 from .console import console_routes
 from .guard import Guard
 from .kickoffs import Kickoffs
-from .openapi import docs_page, openapi_document
+from .openapi import openapi_document
 from .routes import api_routes
 from .webhooks import Webhooks
 
@@ -75,8 +75,7 @@ def create_app(project: Project, options: ServeOptions, token: str, env: Environ
             store.close()
             queue_store.close()
 
-    routes = [*api_routes(options.crew is not None), Route("/openapi.json", _openapi), Route("/docs", _docs),
-              *console_routes()]
+    routes = [*api_routes(options.crew is not None), Route("/openapi.json", _openapi), *console_routes()]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         ApiError: _api_error, RolecallError: _rolecall_error, HTTPException: _http_error, Exception: _crash})
     app.state.catalog, app.state.project, app.state.token = catalog, project, token
@@ -89,10 +88,6 @@ def create_app(project: Project, options: ServeOptions, token: str, env: Environ
 async def _openapi(request: Request) -> Response:
     from .answers import answer
     return answer(request, openapi_document(request.app.state.catalog))
-
-
-async def _docs(request: Request) -> Response:
-    return docs_page(openapi_document(request.app.state.catalog))
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -1,11 +1,13 @@
 """Webhooks: a POST to the kickoff's URLs on each task, step (model or tool call) and crew completion.
 
-Each body is ``{"kind", "kickoff_id", "crew", "data", "meta"}`` with the kickoff's ``meta``
-echoed back. A delivery is retried with exponential backoff; every delivery and every final
-failure is recorded with the run (events ``webhook_delivered`` / ``webhook_failed``), so
-``GET /runs/{id}`` shows what the receiver was sent. Deliveries of one run go in order.
-A server restarted mid-run goes on watching; what changed while it was down is sent as one
-change per task and the crew's end, not replayed step by step.
+Each body is ``{"kind", "delivery", "kickoff_id", "crew", "data", "meta"}`` with the kickoff's
+``meta`` echoed back; ``delivery`` names the change, so a receiver can drop a repeat. A delivery
+is retried with exponential backoff; every delivery and every final failure is recorded with
+the run (events ``webhook_delivered`` / ``webhook_failed``), so ``GET /runs/{id}`` shows what
+the receiver was sent. Deliveries of one run go in order, and each is made once: its key is
+recorded with it, so a resumed run or a restarted server (which goes on watching) sends only
+what was not sent yet; only a delivery in flight when the server was killed, received but not
+yet recorded, is sent again (at least once, never lost).
 """
 from __future__ import annotations
 
@@ -108,8 +110,8 @@ class Webhooks:
                         if kind in urls and key not in sent:
                             sent.add(key)
                             await self._deliver(run_id, kind, key, urls[kind], {
-                                "kind": kind, "kickoff_id": run_id, "crew": kickoff["crew"], "data": data,
-                                "meta": kickoff["meta"]})
+                                "kind": kind, "delivery": key, "kickoff_id": run_id, "crew": kickoff["crew"],
+                                "data": data, "meta": kickoff["meta"]})
                 if run_id in self._resumed:
                     self._resumed.discard(run_id)
                     resuming = True

@@ -103,8 +103,27 @@ function approvalGates() {
   }
 }
 
+function tryRoutes() {
+  for (const route of document.querySelectorAll("section.route")) {
+    route.querySelector("button.try").addEventListener("click", async () => {
+      const out = route.querySelector(".answer"), body = route.querySelector(".body");
+      const init = {method: route.dataset.method, credentials: "same-origin"};
+      if (body) { init.headers = {"Content-Type": "application/json"}; init.body = body.value; }
+      out.hidden = false;
+      try {
+        const response = await fetch(route.querySelector(".url").value, init);
+        const text = await response.text();
+        let shown = text;
+        try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON: the report's HTML */ }
+        out.textContent = response.status + " " + response.statusText + "\n" + shown.slice(0, 20000);
+      } catch (e) { out.textContent = e.message; }
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   crewForms();
+  tryRoutes();
   approvalGates();
   const run = document.getElementById("run");
   if (run) liveRun(run);
