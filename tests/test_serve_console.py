@@ -134,6 +134,7 @@ def test_a_gated_run_started_from_the_form_waits_is_approved_in_the_inbox_and_co
 
     browser.go(f"{server.url}/console/runs/{run_id}")
     browser.wait("document.getElementById('run-status').textContent === 'completed'")
+    browser.wait(f"{tasks}.every(t => t.endsWith(':completed'))")
     assert browser.js(tasks) == ["discovery_task:completed", "qualification_task:completed",
                                  "outreach_task:completed"]
     assert browser.js("document.getElementById('approval').hidden")

@@ -65,8 +65,16 @@ async def run_view(request: Request) -> Response:
     if run is None:
         return page(request, "missing.html.j2", 404, run_id=request.path_params["run_id"])
     crew = request.app.state.catalog.crews.get(run["crew"])
-    tasks = [t.key for t in crew.tasks] if crew else [t["key"] for t in await run_in_threadpool(store.tasks, run["id"])]
+    stored = {t["key"]: t for t in await run_in_threadpool(store.tasks, run["id"])}
+    keys = [t.key for t in crew.tasks] if crew else list(stored)
+    # as the store has them now; the event stream moves them on from here
+    tasks = [(key, _shown(stored[key]["status"]) if key in stored else "waiting",
+              stored[key]["agent"] if key in stored else None) for key in keys]
     return page(request, "run.html.j2", run=run, tasks=tasks)
+
+
+def _shown(status: str) -> str:
+    return "waiting" if status == "pending" else status
 
 
 async def approvals(request: Request) -> Response:
