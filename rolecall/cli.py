@@ -244,6 +244,32 @@ def _batch_options(args: argparse.Namespace, project: Project, new: bool = False
     return replace(BatchOptions(**found["options"]), **given)
 
 
+def cmd_serve(project: Project, args: argparse.Namespace) -> int:
+    import secrets
+
+    from .serve.server import ServeOptions, bind, is_loopback, serve
+    env = Environment.current()
+    token = env.serve_token
+    if not is_loopback(args.host) and token is None:
+        raise ConfigError(Problem(f"refusing to serve on {args.host} without a token set",
+                                  hint="set ROLECALL_SERVE_TOKEN to a long random value, or bind 127.0.0.1"))
+    token = token or secrets.token_urlsafe(24)
+    options = ServeOptions(args.host, args.port, args.workers or env.cores, args.llm, args.crew)
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        raise ConfigError(Problem(f"cannot listen on {args.host}:{args.port}: {exc.strerror}",
+                                  hint="choose another --port (0 picks a free one)")) from None
+    host, port = sock.getsockname()[:2]
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    print(f"serving {args.crew or 'every crew'} on {url} with {options.workers} workers", flush=True)
+    print(f"token: {token}" if env.serve_token is None else "token: from ROLECALL_SERVE_TOKEN", flush=True)
+    print(f"console: {url}/console/login?token={token if env.serve_token is None else '$ROLECALL_SERVE_TOKEN'}",
+          flush=True)
+    serve(project, options, token, sock)
+    return EXIT_OK
+
+
 def cmd_show_run(project: Project, args: argparse.Namespace) -> int:
     from . import api
     from .context import open_store
@@ -452,6 +478,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="run on a Ray cluster: a new one on this machine, or the one at ADDRESS (pip install "
                         "-e '.[ray]')")
+    p = add("serve", cmd_serve, "every crew behind an HTTP API (CrewAI's shape) and a web console")
+    p.add_argument("crew", nargs="?", help="serve this crew at the root paths too (/kickoff, /status/ID)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; others need "
+                                                        "ROLECALL_SERVE_TOKEN)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--workers", type=int, metavar="N", help="worker processes (default: the number of cores)")
+    p.add_argument("--llm", help="model profile for every agent of every run")
     p = add("runs", cmd_runs, "recent runs: status, duration, tokens, cost")
     p.add_argument("--crew")
     p.add_argument("--batch", metavar="BATCH_ID", help="the runs of one batch")

@@ -159,3 +159,15 @@ class Environment(Mapping[str, str]):
         """HF_ENDPOINT: the Hugging Face Hub's own variable for mirrors (tests use a local one)."""
         return self.get("HF_ENDPOINT") or None
 
+    @property
+    def serve_token(self) -> str | None:
+        """ROLECALL_SERVE_TOKEN: the bearer token ``main.py serve`` asks of every request."""
+        return self.get("ROLECALL_SERVE_TOKEN") or None
+
+    @property
+    def cores(self) -> int:
+        """The cores this process may use (its CPU affinity), for default worker counts."""
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1

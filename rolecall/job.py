@@ -51,7 +51,9 @@ def perform(project: Project, job: Job) -> Outcome:
     started = time.perf_counter()
     try:
         try:  # a worker that died before the run was recorded leaves nothing to resume
-            resume = job.resume and api.stored_run(job.run_id, project)["id"] == job.run_id
+            stored = api.stored_run(job.run_id, project)
+            # a run still queued (serve) never started: it is started, not resumed
+            resume = job.resume and stored["id"] == job.run_id and stored["status"] != "queued"
         except RunNotFound:
             resume = False
         if resume:

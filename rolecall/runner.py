@@ -54,7 +54,8 @@ def start_run(context: RunContext, crew: CrewDefinition, values: Mapping[str, An
     ``parent_run``: the flow run this crew run is a step of.
     """
     profile, reason = choose(context.llm_config, llm, context.env)
-    if run_id is not None and context.store.run(run_id) is not None:
+    existing = context.store.run(run_id) if run_id is not None else None
+    if existing is not None and (existing["id"] != run_id or existing["status"] != RunStatus.QUEUED):
         raise RunStateError(Problem(f"a run '{run_id}' exists already", hint="resume it, or start a new run"))
     run_id = run_id or new_run_id(crew.name)
     cap = max_cost if max_cost is not None else (crew.spec.budget.max_cost if crew.spec.budget else None)

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 
 class RunStatus(StrEnum):
+    QUEUED = "queued"  # accepted by `serve` and recorded, not started yet; it starts when a worker is free
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
@@ -19,7 +20,7 @@ class RunStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self not in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
 
     @property
     def resumable(self) -> bool:

@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id), kind TEXT NOT NULL,
     detail TEXT, at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS kickoffs (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id), crew TEXT NOT NULL, llm TEXT, webhooks TEXT, meta TEXT,
+    created_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY, crew TEXT NOT NULL, source TEXT NOT NULL, options TEXT NOT NULL,
     created_at TEXT NOT NULL, finished_at TEXT
@@ -122,9 +126,51 @@ class RunStore:
     def create_run(self, *, id: str, crew: str, inputs: dict[str, Any], profile: str, crew_hash: str,
                    run_dir: str, max_cost: float | None = None, status: RunStatus = RunStatus.RUNNING,
                    started_at: str | None = None, pid: int | None = None, **finished: Any) -> None:
-        self._insert("runs", id=id, crew=crew, inputs=inputs, profile=profile, crew_hash=crew_hash,
+        # a queued run (see ``queue_run``) is taken over by its start; any other existing id is an error
+        self._upsert("runs", {"id": id}, crew=crew, inputs=inputs, profile=profile, crew_hash=crew_hash,
                      status=status, started_at=started_at or now(), pid=pid if pid is not None else os.getpid(),
                      max_cost=max_cost, run_dir=run_dir, **finished)
+
+    def queue_run(self, run_id: str, *, crew: str, inputs: dict[str, Any], llm: str | None,
+                  webhooks: dict[str, str] | None = None, meta: Any = None) -> None:
+        """A run accepted by ``serve`` and not started yet: the run (``queued``) and how it was asked for,
+        committed together, so an accepted kickoff survives any crash after its answer."""
+        with self._lock:
+            self._write("BEGIN", ())
+            try:
+                self._insert("runs", id=run_id, crew=crew, inputs=inputs, profile=llm or "", crew_hash="",
+                             status=RunStatus.QUEUED, started_at=now(), pid=os.getpid(),
+                             run_dir="")
+                self._insert("kickoffs", run_id=run_id, crew=crew, llm=llm, webhooks=webhooks or {},
+                             meta=meta, created_at=now())
+                self._write("COMMIT", ())
+            except BaseException:
+                self._write("ROLLBACK", ())
+                raise
+
+    def kickoff(self, run_id: str) -> Row | None:
+        """How a ``serve`` run was asked for (its webhooks and meta), or None for any other run."""
+        rows = self.query("SELECT * FROM kickoffs WHERE run_id = ?", run_id)
+        if not rows:
+            return None
+        found = rows[0]
+        found["webhooks"] = json.loads(found["webhooks"] or "{}")
+        found["meta"] = json.loads(found["meta"]) if found["meta"] is not None else None
+        return found
+
+    def queued_runs(self) -> list[Row]:
+        """Runs accepted and not started, oldest first, with how they were asked for."""
+        return self.query("SELECT r.id, r.crew, r.inputs, k.llm FROM runs r JOIN kickoffs k ON k.run_id = r.id "
+                          "WHERE r.status = ? ORDER BY r.started_at, r.rowid", RunStatus.QUEUED.value)
+
+    def runs_with_status(self, status: RunStatus) -> list[str]:
+        return [r["id"] for r in self.query("SELECT id FROM runs WHERE status = ? ORDER BY started_at", status.value)]
+
+    def pending_approvals(self) -> list[Row]:
+        """Every gate waiting for a person, oldest first, with its run's crew."""
+        return self.query("SELECT a.*, r.crew FROM approvals a JOIN runs r ON r.id = a.run_id "
+                          "WHERE a.status = ? AND r.status = ? ORDER BY a.requested_at",
+                          ApprovalStatus.PENDING.value, RunStatus.AWAITING_APPROVAL.value)
 
     def restart_run(self, run_id: str) -> None:
         """A run picked up again (resume, approval) by this process."""
@@ -156,12 +202,16 @@ class RunStore:
             raise RunNotFound(Problem(f"no run '{run_id}' in {self.path}", hint="see python main.py runs"))
         return row
 
-    def runs(self, crew: str | None = None, limit: int = 20, *, batch: str | None = None) -> Iterator[Row]:
+    def runs(self, crew: str | None = None, limit: int = 20, *, batch: str | None = None,
+             status: str | None = None) -> Iterator[Row]:
         """Newest first, each with its calls, tokens and cost summed."""
         where, args = [], []
         if crew:
             where.append("r.crew = ?")
             args.append(crew)
+        if status:
+            where.append("r.status = ?")
+            args.append(status)
         if batch:
             where.append("r.id IN (SELECT run_id FROM batch_rows WHERE batch_id = ?)")
             args.append(batch)
@@ -234,6 +284,12 @@ class RunStore:
 
     def events(self, run_id: str) -> list[Row]:
         return self._rows("events", run_id)
+
+    def since(self, table: str, run_id: str, after: int) -> list[Row]:
+        """The run's rows of a numbered table (model_calls, tool_calls, delegations, events) after id ``after``."""
+        if table not in _NUMBERED:
+            raise ValueError(f"{table} has no numbered rows")
+        return self.query(f"SELECT * FROM {table} WHERE run_id = ? AND id > ? ORDER BY id", run_id, after)
 
     def spent(self, run_id: str) -> float:
         rows = self.query("SELECT COALESCE(SUM(cost), 0) AS cost FROM model_calls WHERE run_id = ?", run_id)

@@ -9,8 +9,9 @@ is replaced and its job handed out again as a resume of the same run, at most
 Importing crewai costs 6-8 s of CPU, and eight workers importing it at once on two
 cores took a minute and a half before the first run. So a parent that has no
 thread but its main one imports crewai once and forks its workers, which start warm
-and share those pages; a parent with other threads (a test process, a progress bar
-already drawing) spawns them instead, since a forked child would lack those threads.
+and share those pages; a parent with other threads (the server, a test process, a
+progress bar already drawing) spawns them instead, since a forked child would lack
+those threads.
 """
 from __future__ import annotations
 
@@ -32,9 +33,13 @@ RETRIES = 2  # a job whose worker died this many times more is failed, not retri
 _READY, _DONE, _BROKEN = "ready", "done", "broken"
 
 
-def serve(conn: Connection, project: Project) -> None:
+def serve(conn: Connection, project: Project, die_with_parent: bool = False, nice: int = 0) -> None:
     """A worker's life: warm up, then run each job sent until ``None`` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if die_with_parent:
+        _die_with_parent()
+    if nice:
+        os.nice(nice)
     try:
         import crewai  # noqa: F401  (paid once per worker, not once per run; free when forked warm)
     except Exception as exc:  # said once to the parent, which fails the rows with it: no traceback
@@ -45,9 +50,9 @@ def serve(conn: Connection, project: Project) -> None:
         conn.send((_DONE, perform(project, job)))
 
 
-def _context() -> Any:
+def _context(may_fork: bool) -> Any:
     """fork, warm, from a parent with no other thread; else spawn."""
-    if threading.active_count() > 1:
+    if not may_fork or threading.active_count() > 1:
         return multiprocessing.get_context("spawn")
     try:
         import crewai  # noqa: F401  (once, here; every forked worker has it)
@@ -58,6 +63,19 @@ def _context() -> Any:
     if threading.active_count() > 1:  # importing it started one after all
         return multiprocessing.get_context("spawn")
     return multiprocessing.get_context("fork")
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the process that started it dies (even by kill -9): a server
+    started again must find the runs it was executing interrupted, not still going in an orphan."""
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: an orphan finishes its run, which is recorded anyway
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
 
 
 @dataclass
@@ -71,11 +89,19 @@ class _Worker:
 
 
 class WorkerPool:
-    """``size`` worker processes; ``outcomes(jobs)`` yields each job's outcome as it finishes."""
+    """``size`` worker processes; ``outcomes(jobs)`` yields each job's outcome as it finishes.
 
-    def __init__(self, project: Project, size: int):
-        self.project, self.size = project, max(1, size)
+    A long-lived owner (the server) uses ``warm``, ``submit`` and ``poll`` instead, from one thread:
+    the pool is not thread-safe, and a worker asked to die with its parent dies with that thread.
+    """
+
+    def __init__(self, project: Project, size: int, *, die_with_parent: bool = False, nice: int = 0,
+                 may_fork: bool = True):
+        """``may_fork=False``: always spawn, so this process never imports crewai (the web server)."""
+        self.project, self.size, self.die_with_parent, self.nice = project, max(1, size), die_with_parent, nice
+        self.may_fork = may_fork
         self._workers: list[_Worker] = []
+        self._queue: deque[Job] = deque()
         self._deaths: dict[int, int] = {}  # job row -> workers it has lost
         self._stillborn = 0  # workers that died before they were ready
 
@@ -89,22 +115,50 @@ class WorkerPool:
     def busy(self) -> int:
         return sum(w.job is not None for w in self._workers)
 
+    @property
+    def waiting(self) -> int:
+        """Jobs submitted and not handed to a worker yet."""
+        return len(self._queue)
+
+    @property
+    def ready(self) -> int:
+        return sum(w.ready for w in self._workers)
+
+    def outcomes(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
+        for job in jobs:
+            self.submit(job)
+        while self._queue or any(w.job for w in self._workers):
+            yield from self.poll()
+
     def start(self, jobs: int) -> None:
         """Start the workers ``jobs`` jobs need (before the caller starts threads of its own)."""
         while len(self._workers) < min(self.size, jobs):
             self._start()
 
-    def outcomes(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
-        queue = deque(jobs)
-        self.start(len(queue))
-        while queue or any(w.job for w in self._workers):
-            self._hand_out(queue)
-            yield from self._collect(queue)
+    def warm(self) -> None:
+        """Start every worker now, so the first job does not wait for crewai's import."""
+        while len(self._workers) < self.size:
+            self._start()
+
+    def submit(self, job: Job) -> None:
+        """Queue ``job``; it starts when a worker is free (call ``poll`` to move things on)."""
+        self._queue.append(job)
+        while len(self._workers) < min(self.size, self.busy + len(self._queue)):
+            self._start()
+
+    def poll(self, timeout: float = 1.0, wake: list[Any] | None = None) -> list[Outcome]:
+        """Hand out queued jobs, then the outcomes that arrive within ``timeout`` seconds
+        (sooner when one of ``wake``, connections or sockets, becomes readable)."""
+        self._hand_out(self._queue)
+        found = list(self._collect(self._queue, timeout, wake or []))
+        self._hand_out(self._queue)
+        return found
 
     def _start(self) -> None:
-        context = _context()
+        context = _context(self.may_fork)
         parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child, self.project), daemon=True, name="rolecall-worker")
+        process = context.Process(target=serve, args=(child, self.project, self.die_with_parent, self.nice),
+                                    daemon=True, name="rolecall-worker")
         process.start()
         child.close()
         self._workers.append(_Worker(process, parent))
@@ -115,10 +169,12 @@ class WorkerPool:
                 worker.job, worker.sent = queue.popleft(), time.perf_counter()
                 worker.conn.send(worker.job)
 
-    def _collect(self, queue: deque[Job]) -> Iterator[Outcome]:
+    def _collect(self, queue: deque[Job], timeout: float = 1.0, wake: list[Any] | None = None) -> Iterator[Outcome]:
         by_signal = {w.process.sentinel: w for w in self._workers}
         by_conn = {w.conn: w for w in self._workers}
-        for ready in wait([*by_conn, *by_signal], timeout=1.0):
+        for ready in wait([*by_conn, *by_signal, *(wake or [])], timeout=timeout):
+            if ready not in by_conn and ready not in by_signal:
+                continue  # a wake-up: the caller has something new
             worker = by_conn.get(ready)  # type: ignore[call-overload]
             if worker is not None:
                 try:

@@ -1,0 +1,95 @@
+"""The crews a server offers and their typed inputs, read once from the validation cache.
+
+The outline (``rolecall.outline``) is what ``main.py list`` shows; building it never imports
+crewai, so the web process stays light. A crew with errors is not served: it is listed in
+``broken`` with its problems, and a kickoff of it is refused before anything is recorded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..cache import checked
+from ..discover import discover
+from ..errors import ConfigError, InputError
+from ..inputs import bind
+from ..outline import CrewOutline
+from ..problem import Problem, did_you_mean
+from ..project import Project
+
+MAX_INPUT_CHARS = 20_000  # one input value; a prompt longer than this is not a crew input but a document
+
+
+@dataclass(frozen=True)
+class Catalog:
+    crews: dict[str, CrewOutline]
+    broken: dict[str, list[Problem]] = field(default_factory=dict)
+    only: str | None = None  # the one crew named on the command line, served at the root paths too
+
+    @classmethod
+    def load(cls, project: Project, only: str | None = None) -> Catalog:
+        packages, _ = discover(project)
+        if only is not None and only not in packages:
+            hint = did_you_mean(only, packages) or f"known crews: {', '.join(packages) or 'none'}"
+            raise ConfigError(Problem(f"no crew named '{only}'", project.crews_dir, hint=hint))
+        crews: dict[str, CrewOutline] = {}
+        broken: dict[str, list[Problem]] = {}
+        for name, package in packages.items():
+            if only is not None and name != only:
+                continue
+            result = checked(project, package)
+            if result.outline is None:
+                broken[name] = result.problems
+            else:
+                crews[name] = result.outline
+        if only is not None and only in broken:
+            raise ConfigError(broken[only])
+        return cls(crews, broken, only)
+
+    def crew(self, name: str) -> CrewOutline:
+        """The crew called ``name``; ``ConfigError`` (unknown, or invalid) names what to do instead."""
+        if name in self.crews:
+            return self.crews[name]
+        if name in self.broken:
+            raise CrewInvalid([Problem(f"crew '{name}' does not validate; it is not served",
+                                       hint=f"run `python main.py validate {name}`"), *self.broken[name]])
+        raise CrewUnknown(Problem(f"no crew named '{name}'",
+                                  hint=did_you_mean(name, self.crews) or f"served crews: {', '.join(self.crews)}"))
+
+    def bind(self, name: str, given: Any) -> dict[str, Any]:
+        """The inputs of a kickoff of ``name``, coerced to their declared types; ``InputError`` lists every problem."""
+        crew = self.crew(name)
+        if not isinstance(given, dict):
+            raise InputError(Problem("'inputs' must be an object of input names to values",
+                                     hint='for example {"inputs": {"topic": "tides"}}'))
+        too_long = [k for k, v in given.items() if isinstance(v, str) and len(v) > MAX_INPUT_CHARS]
+        if too_long:
+            raise InputError([Problem(f"input '{k}' is longer than {MAX_INPUT_CHARS} characters") for k in too_long])
+        values, problems = bind({i.name: i for i in crew.inputs}, given)
+        if problems:
+            raise InputError(problems)
+        return values
+
+    def missing(self, name: str, given: dict[str, Any]) -> list[str]:
+        """Required inputs (no default) the kickoff did not give."""
+        return [i.name for i in self.crew(name).inputs if i.default is None and i.name not in given]
+
+
+class CrewUnknown(ConfigError):
+    """No crew of that name is served."""
+
+
+class CrewInvalid(ConfigError):
+    """The crew exists but does not validate."""
+
+
+def describe(crew: CrewOutline) -> dict[str, Any]:
+    """A crew as ``GET /crews`` lists it."""
+    return {"name": crew.name, "process": crew.process, "description": crew.description,
+            "inputs": [input_schema(i) for i in crew.inputs],
+            "tasks": [t.key for t in crew.tasks], "agents": [a.key for a in crew.agents]}
+
+
+def input_schema(spec: Any) -> dict[str, Any]:
+    return {"name": spec.name, "type": spec.type, "default": spec.default, "description": spec.description,
+            "required": spec.default is None}

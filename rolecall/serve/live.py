@@ -1,0 +1,100 @@
+"""What changed in a run since the last look, read from the run store.
+
+The workers write every task, model call, tool call, delegation and approval as it
+happens; the web process only reads. A ``RunWatch`` remembers what it has reported and
+returns the rest as ``Change``s: the server-sent event stream and the webhooks are both
+built on it, so they agree with the store (and with each other) by construction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..status import RunStatus
+from ..store import RunStore
+
+_QUIET_EVENTS = ("webhook_delivered", "webhook_failed")  # the watcher's own records, not the run's
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # run | task | model_call | tool_call | delegation | approval | usage | event
+    data: dict[str, Any]
+
+
+@dataclass
+class RunWatch:
+    store: RunStore
+    run_id: str
+    status: str | None = None
+    tasks: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # key -> (status, agent)
+    approvals: dict[tuple[str, str], str] = field(default_factory=dict)
+    last: dict[str, int] = field(default_factory=dict)  # table -> last id reported
+    tokens: int = 0
+    cost: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.status is not None and RunStatus(self.status).finished
+
+    def changes(self) -> list[Change]:
+        run = self.store.run(self.run_id)
+        if run is None:
+            return []
+        found = [*self._tasks(), *self._calls(), *self._approvals()]
+        if run["status"] != self.status:  # last: a finished run's tasks are reported before its end
+            self.status = run["status"]
+            found.append(Change("run", {"run_id": run["id"], "crew": run["crew"], "status": run["status"],
+                                        "error": run["error"], "output": run["output"]}))
+        return found
+
+    def _tasks(self) -> list[Change]:
+        found = []
+        for row in self.store.tasks(self.run_id):
+            now = (row["status"], row["agent"])
+            if self.tasks.get(row["key"]) != now:
+                self.tasks[row["key"]] = now
+                found.append(Change("task", {"task": row["key"], "status": row["status"], "agent": row["agent"],
+                                             "output": row["output"] if row["status"] != "running" else None,
+                                             "finished_at": row["finished_at"]}))
+        return found
+
+    def _calls(self) -> list[Change]:
+        found = []
+        for row in self._new("model_calls"):
+            tokens = row["prompt_tokens"] + row["completion_tokens"]
+            self.tokens += tokens
+            self.cost += row["cost"] or 0.0
+            found.append(Change("model_call", {"id": row["id"], "task": row["task"], "agent": row["agent"],
+                                               "model": row["model"],
+                                               "tokens": tokens, "cost": row["cost"], "error": row["error"]}))
+        if found:
+            found.append(Change("usage", {"tokens": self.tokens, "cost": round(self.cost, 6),
+                                          "calls": len(self.store.model_calls(self.run_id))}))
+        for row in self._new("tool_calls"):
+            found.append(Change("tool_call", {"id": row["id"], "task": row["task"], "agent": row["agent"],
+                                              "tool": row["tool"]}))
+        for row in self._new("delegations"):
+            found.append(Change("delegation", {"task": row["task"], "manager": row["manager"],
+                                               "coworker": row["coworker"], "kind": row["kind"],
+                                               "request": row["request"]}))
+        for row in self._new("events"):
+            if row["kind"] not in _QUIET_EVENTS:
+                found.append(Change("event", {"kind": row["kind"], "detail": row["detail"]}))
+        return found
+
+    def _approvals(self) -> list[Change]:
+        found = []
+        for row in self.store.approvals(self.run_id):
+            key = (row["task"], row["mode"])
+            if self.approvals.get(key) != row["status"]:
+                self.approvals[key] = row["status"]
+                found.append(Change("approval", {"task": row["task"], "mode": row["mode"], "status": row["status"],
+                                                 "content": row["content"], "reason": row["reason"]}))
+        return found
+
+    def _new(self, table: str) -> list[dict[str, Any]]:
+        rows = self.store.since(table, self.run_id, self.last.get(table, 0))
+        if rows:
+            self.last[table] = rows[-1]["id"]
+        return rows
