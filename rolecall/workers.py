@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from .environment import own_crewai_storage
 from .job import Job, Outcome, perform
 from .project import Project
 
@@ -33,9 +34,10 @@ RETRIES = 2  # a job whose worker died this many times more is failed, not retri
 _READY, _DONE, _BROKEN = "ready", "done", "broken"
 
 
-def serve(conn: Connection, project: Project, die_with_parent: bool = False, nice: int = 0) -> None:
+def serve(conn: Connection, project: Project, die_with_parent: bool = False, nice: int = 0, slot: int = 0) -> None:
     """A worker's life: warm up, then run each job sent until ``None`` arrives."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    own_crewai_storage(project.root / ".rolecall-cache" / "crewai" / "workers" / str(slot))
     if die_with_parent:
         _die_with_parent()
     if nice:
@@ -157,7 +159,8 @@ class WorkerPool:
     def _start(self) -> None:
         context = _context(self.may_fork)
         parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child, self.project, self.die_with_parent, self.nice),
+        process = context.Process(target=serve, args=(child, self.project, self.die_with_parent, self.nice,
+                                                       len(self._workers)),
                                     daemon=True, name="rolecall-worker")
         process.start()
         child.close()
