@@ -184,13 +184,9 @@ class RunStore:
 
     def run(self, run_id: str) -> Row | None:
         """The run with this id, or the only one whose id starts with it."""
-        rows = self.query("SELECT * FROM runs WHERE id = ?", run_id)
-        if not rows:
-            rows = self.query("SELECT * FROM runs WHERE id LIKE ? ORDER BY started_at DESC", f"{run_id}%")
-            if len(rows) != 1:
-                return None
-        run = rows[0]
-        run["inputs"] = json.loads(run["inputs"])
+        run = self._by_id("runs", run_id)
+        if run is not None:
+            run["inputs"] = json.loads(run["inputs"])
         return run
 
     def require_run(self, run_id: str) -> Row:
@@ -363,12 +359,9 @@ class RunStore:
 
     def batch(self, batch_id: str) -> Row | None:
         """The batch with this id, or the only one whose id starts with it."""
-        rows = self.query("SELECT * FROM batches WHERE id = ? OR id LIKE ? ORDER BY id = ? DESC",
-                          batch_id, f"{batch_id}%", batch_id)
-        if not rows or (len(rows) > 1 and rows[0]["id"] != batch_id):
-            return None
-        found = rows[0]
-        found["options"] = json.loads(found["options"])
+        found = self._by_id("batches", batch_id)
+        if found is not None:
+            found["options"] = json.loads(found["options"])
         return found
 
     def require_batch(self, batch_id: str) -> Row:
@@ -423,6 +416,13 @@ class RunStore:
     def query(self, sql: str, *args: Any) -> list[Row]:
         with self._lock:
             return [dict(row) for row in self._db.execute(sql, args).fetchall()]
+
+    def _by_id(self, table: str, key: str) -> Row | None:
+        """The row of ``table`` with this id, or the only one whose id starts with it."""
+        rows = self.query(f"SELECT * FROM {table} WHERE id = ?", key)
+        if not rows:
+            rows = self.query(f"SELECT * FROM {table} WHERE id LIKE ? LIMIT 2", f"{key}%")
+        return rows[0] if len(rows) == 1 else None
 
     def _rows(self, table: str, run_id: str) -> list[Row]:
         return self.query(f"SELECT * FROM {table} WHERE run_id = ? ORDER BY rowid", run_id)
