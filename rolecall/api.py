@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .approval import Decision
-from .approval import decide as decide_gate
 from .definition import CrewDefinition
 from .discover import find
 from .environment import Environment
@@ -143,16 +142,10 @@ def decide(run_id: str, approve: bool = True, reason: str | None = None, *, task
     """Approve (or reject, with a reason) the gate a run waits on. Call ``resume`` to go on,
     unless ``decision.ends_run``."""
     from .context import open_store
+    from .flow_approval import decide_run
     chosen = project_of(project)
     with open_store(chosen) as store:
-        row = stored_run(run_id, chosen)
-        if row.get("parent_run"):  # a crew step's gate: decided there, and it is the flow that goes on
-            from dataclasses import replace
-            return replace(decide_gate(store, row, approve, reason, task), run_id=row["parent_run"])
-        if row.get("kind") == "flow":  # the gate may be the flow's own, or one of a crew run it started
-            from .flow_approval import decide_in_flow
-            return decide_in_flow(store, row, approve, reason, task)
-        return decide_gate(store, row, approve, reason, task)
+        return decide_run(store, store.require_run(run_id), approve, reason, task)
 
 
 def runs(project: ProjectLike = None, *, crew: str | None = None, batch: str | None = None,

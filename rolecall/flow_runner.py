@@ -124,11 +124,11 @@ class FlowAttempt:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         status, error, output = RunStatus.COMPLETED, None, None
+        flow: Any = None
         with crewai_output_recorded(self.store, self.run_id):
             try:
                 flow = self._build()
                 result = flow.kickoff(inputs=self.values)
-                self._record_outcomes(flow)
                 if self._paused(result):
                     status = RunStatus.AWAITING_APPROVAL
                 else:
@@ -138,6 +138,8 @@ class FlowAttempt:
             except Exception as exc:  # a failed run keeps every finished step; the error goes in the result
                 status, error = RunStatus.FAILED, self.store.redact.text(f"{type(exc).__name__}: {exc}")
                 self.store.add_event(self.run_id, "flow_failed", {"traceback": traceback.format_exc(limit=-12)})
+            if flow is not None:  # a failed step after a gate: where the gate routed is still recorded
+                self._record_outcomes(flow)
         self.store.finish_run(self.run_id, status, error=error, output=output)
         result_ = flow_result(self.store, self.run_id, seconds=time.perf_counter() - started, pending=self.pending)
         (self.run_dir / "run.json").write_text(self.store.redact.text(json.dumps(

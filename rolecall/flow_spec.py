@@ -40,7 +40,11 @@ STEP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # `${state.topic}`, `${outputs.research.raw}`; in CEL (`expr`, `in`, `if`) the bare roots
 TEMPLATE = re.compile(r"\$\{([^}]*)\}")
-ROOT_REF = re.compile(r"(?<![\w.])(state|outputs)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+ROOT_REF = re.compile(r"(?<![\w.])(state|outputs)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)(?:\s*\.\s*([A-Za-z_]\w*))?")
+# what `outputs.m.<field>` may name: a crew step's output (flow_runner.StepOutput), and after a
+# human_feedback gate crewai's HumanFeedbackResult, whose `output` is the step's own (a test keeps both true)
+CREW_STEP_FIELDS = ("raw", "json_dict", "run_id", "round")
+FEEDBACK_FIELDS = ("output", "feedback", "outcome", "timestamp", "method_name", "metadata")
 
 
 def condition_names(condition: Any) -> Iterator[tuple[str, tuple[str | int, ...]]]:
@@ -70,8 +74,11 @@ def condition_keys(condition: Any) -> Iterator[tuple[str, tuple[str | int, ...]]
                     yield name, (key, index, *path)
 
 
-def references(value: Any, *, cel: bool = False) -> Iterator[tuple[str, str, tuple[str | int, ...]]]:
-    """``(root, name, key path)`` of every ``state.x`` / ``outputs.m`` a value refers to.
+Reference = tuple[str, str, str | None, tuple[str | int, ...]]  # root, name, its field (or None), key path
+
+
+def references(value: Any, *, cel: bool = False) -> Iterator[Reference]:
+    """``(root, name, field, key path)`` of every ``state.x`` / ``outputs.m[.field]`` a value refers to.
 
     Strings are templates (``${...}``) unless ``cel``: then the whole string is CEL.
     """
@@ -79,15 +86,15 @@ def references(value: Any, *, cel: bool = False) -> Iterator[tuple[str, str, tup
         parts = [value] if cel else TEMPLATE.findall(value)
         for part in parts:
             for match in ROOT_REF.finditer(_without_strings(part)):
-                yield match.group(1), match.group(2), ()
+                yield match.group(1), match.group(2), match.group(3), ()
     elif isinstance(value, dict):
         for key, child in value.items():
-            for root, name, path in references(child, cel=cel):
-                yield root, name, (key, *path)
+            for root, name, member, path in references(child, cel=cel):
+                yield root, name, member, (key, *path)
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            for root, name, path in references(child, cel=cel):
-                yield root, name, (index, *path)
+            for root, name, member, path in references(child, cel=cel):
+                yield root, name, member, (index, *path)
 
 
 def _without_strings(cel: str) -> str:

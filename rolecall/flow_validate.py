@@ -22,7 +22,9 @@ from .flow_package import FlowPackage
 from .flow_spec import (
     ACTION_KEYS,
     CONFIG_KEYS,
+    CREW_STEP_FIELDS,
     EACH_STEP_KEYS,
+    FEEDBACK_FIELDS,
     FEEDBACK_KEYS,
     FLOW_KEYS,
     METHOD_KEYS,
@@ -30,6 +32,7 @@ from .flow_spec import (
     SCHEMA,
     STATE_KEYS,
     STEP_NAME,
+    Reference,
     condition_keys,
     condition_names,
     references,
@@ -338,7 +341,7 @@ class _Checker:
         do = method.get("do")
         if not isinstance(do, dict):
             return
-        for root, field, sub in self._action_refs(do):
+        for root, field, member, sub in self._action_refs(do):
             where = ("methods", name, "do", *sub)
             if root == "state" and "*" not in state and field not in state and field != "id":
                 self.error(where, f"state has no field '{field}'",
@@ -346,23 +349,35 @@ class _Checker:
             elif root == "outputs" and field not in methods:
                 self.error(where, f"outputs.{field}: no method '{field}'",
                            did_you_mean(field, methods) or f"methods: {', '.join(methods)}")
+            elif root == "outputs" and member is not None:
+                self.output_field(where, methods[field], member)
 
-    def _action_refs(self, do: dict[str, Any]) -> Iterable[tuple[str, str, KeyPath]]:
+    def output_field(self, where: KeyPath, method: MethodOutline, member: str) -> None:
+        """``outputs.m.<member>``: a crew step has StepOutput's fields; after a gate, crewai's feedback result's."""
+        known = FEEDBACK_FIELDS if method.feedback is not None else CREW_STEP_FIELDS if method.crew else None
+        if known is None or member in known:
+            return
+        hint = did_you_mean(member, known) or f"it has {', '.join(known)}"
+        if method.feedback is not None and member in CREW_STEP_FIELDS:
+            hint = f"'{method.name}' has an approval gate: its crew's output is outputs.{method.name}.output.{member}"
+        self.error(where, f"outputs.{method.name}.{member}: no field '{member}'", hint)
+
+    def _action_refs(self, do: dict[str, Any]) -> Iterable[Reference]:
         for key in ("expr", "in"):  # CEL
             if isinstance(do.get(key), str):
-                yield from ((r, f, (key,)) for r, f, _ in references(do[key], cel=True))
+                yield from ((r, f, m, (key,)) for r, f, m, _ in references(do[key], cel=True))
         for key in ("inputs", "with"):  # templates
             if key in do:
                 value = do[key].get("inputs") if key == "with" and do.get("call") == "crew" and \
                     isinstance(do[key], dict) else do[key]
-                yield from ((r, f, (key, *p)) for r, f, p in references(value))
+                yield from ((r, f, m, (key, *p)) for r, f, m, p in references(value))
         if do.get("call") == "each" and isinstance(do.get("do"), list):
             for index, step in enumerate(do["do"]):
                 if isinstance(step, dict) and isinstance(step.get("action"), dict):
                     names = {s.get("name") for s in do["do"] if isinstance(s, dict)}
-                    for r, f, p in self._action_refs(step["action"]):
+                    for r, f, m, p in self._action_refs(step["action"]):
                         if not (r == "outputs" and f in names):  # a step's own earlier steps
-                            yield r, f, ("do", index, "action", *p)
+                            yield r, f, m, ("do", index, "action", *p)
 
     def graph(self, methods: dict[str, MethodOutline], labels: set[str]) -> None:
         if methods and not any(m.start for m in methods.values()):

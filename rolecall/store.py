@@ -281,11 +281,14 @@ class RunStore:
     def events(self, run_id: str) -> list[Row]:
         return self._rows("events", run_id)
 
-    def since(self, table: str, run_id: str, after: int) -> list[Row]:
-        """The run's rows of a numbered table (model_calls, tool_calls, delegations, events) after id ``after``."""
+    def since(self, table: str, run_id: str, after: int, *, family: bool = False) -> list[Row]:
+        """The run's rows of a numbered table (model_calls, tool_calls, delegations, events) after id ``after``;
+        with ``family``, those of the crew runs it started too."""
         if table not in _NUMBERED:
             raise ValueError(f"{table} has no numbered rows")
-        return self.query(f"SELECT * FROM {table} WHERE run_id = ? AND id > ? ORDER BY id", run_id, after)
+        children = " OR run_id IN (SELECT id FROM runs WHERE parent_run = ?)" if family else ""
+        return self.query(f"SELECT * FROM {table} WHERE (run_id = ?{children}) AND id > ? ORDER BY id",
+                          *([run_id, run_id] if family else [run_id]), after)
 
     def spent(self, run_id: str) -> float:
         rows = self.query("SELECT COALESCE(SUM(cost), 0) AS cost FROM model_calls WHERE run_id = ?", run_id)

@@ -23,6 +23,7 @@ class Server:
     url: str
     token: str
     lines: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # the server's environment: its run store, its script
 
     @property
     def headers(self) -> dict[str, str]:
@@ -53,6 +54,11 @@ class Server:
     def wait_status(self, run_id: str, *statuses: str, seconds: float = 120) -> dict[str, Any]:
         return self.wait_for(run_id, lambda r: r["run"]["status"] in statuses, seconds)
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``main.py ARGS`` on the server's run store, as a person at the same project would run it."""
+        return subprocess.run([sys.executable, str(REPO / "main.py"), *args], cwd=REPO, env=self.env,
+                              capture_output=True, text=True, timeout=300)
+
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process.poll() is None:
             self.process.send_signal(sig)
@@ -81,7 +87,7 @@ def start_server(runs: Path, *args: str, env: dict[str, str] | None = None, work
     token = lines[2].split("token=")[1] if "token=" in lines[2] else full_env["ROLECALL_SERVE_TOKEN"]
     if token == "$ROLECALL_SERVE_TOKEN":
         token = full_env["ROLECALL_SERVE_TOKEN"]
-    server = Server(process, url, token, lines)
+    server = Server(process, url, token, lines, full_env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the socket listens before uvicorn's lifespan has run
         try:

@@ -55,11 +55,23 @@ def test_known_keys_are_crewais_own() -> None:
         {kind: set(names) for kind, names in flow_spec.STATE_KEYS.items()}
 
 
+def test_the_output_fields_validation_knows_are_those_a_step_has() -> None:
+    from dataclasses import fields
+
+    from crewai.flow.human_feedback import HumanFeedbackResult
+
+    from rolecall import flow_spec
+    from rolecall.flow_runner import StepOutput
+    assert set(StepOutput.model_fields) == set(flow_spec.CREW_STEP_FIELDS)
+    assert {f.name for f in fields(HumanFeedbackResult)} == set(flow_spec.FEEDBACK_FIELDS)
+
+
 def test_shipped_flows_validate_and_crewai_accepts_them() -> None:
     from crewai.flow.flow_definition import FlowDefinition
     project = Project(REPO)
     flows, problems = discover_flows(project)
-    assert set(flows) == {"trip_flow", "support_flow", "content_flow", "demo", "research_review"} and not problems
+    assert set(flows) == {"trip_flow", "support_flow", "content_flow", "demo", "research_review",
+                          "reviewed_reply"} and not problems
     for package in flows.values():
         check = validate_flow(project, package)
         assert check.ok, [p.render() for p in check.problems]
@@ -418,6 +430,34 @@ methods:
     assert "flows/inline.yaml:10: methods.draft.do.with.agents.writer.gaol: unknown key 'gaol' " \
            "(did you mean 'goal'?)" in err
     assert "flows/inline.yaml:10: methods.draft.do.with.agents.writer: missing required key 'goal'" in err
+
+
+def test_an_output_field_a_step_does_not_have_is_located(tmp_project: Project,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    write_files(tmp_project.root, {
+        "crews/helper/config/agents.yaml": "a:\n  role: A\n  goal: Help\n  backstory: Kind.\n",
+        "crews/helper/config/tasks.yaml": "t:\n  description: Help\n  expected_output: Help\n  agent: a\n",
+        "flows/fields.yaml": """\
+schema: crewai.flow/v1
+name: Fields
+methods:
+  draft:
+    start: true
+    do: {call: crew, from_declaration: helper}
+    human_feedback: {message: Good?}
+  plain:
+    start: true
+    do: {call: crew, from_declaration: helper}
+  after:
+    listen: {and: [draft, plain]}
+    do: {call: expression, expr: "outputs.draft.raw + outputs.plain.rwa + outputs.draft.output.raw"}
+"""})
+    assert main(["validate", "fields"], tmp_project.root) == 2
+    err = capsys.readouterr().err
+    assert "flows/fields.yaml:13: methods.after.do.expr: outputs.draft.raw: no field 'raw' ('draft' has an " \
+           "approval gate: its crew's output is outputs.draft.output.raw)" in err
+    assert "outputs.plain.rwa: no field 'rwa' (did you mean 'raw'?)" in err
+    assert err.count("no field") == 2
 
 
 def test_a_crew_steps_own_approval_gate_stops_the_flow_and_approve_goes_on(tmp_project: Project) -> None:

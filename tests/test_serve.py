@@ -208,6 +208,38 @@ def test_unknown_things_are_404_and_a_second_decision_is_409(server: Server):
     assert (again.status_code, again.json()["error"]) == (409, f"run {run_id} is completed; there is nothing to resume")
 
 
+def test_a_flows_approval_gate_is_decided_here_and_the_flow_goes_on_in_a_worker(server: Server):
+    started = server.cli("run", "reviewed_reply", "--llm", "scripted")  # started at the command line
+    assert started.returncode == 3, started.stdout + started.stderr  # 3: waiting for a person
+    [flow_run] = server.get("/runs?crew=reviewed_reply").json()["runs"]
+    assert flow_run["status"] == "awaiting_approval"
+    [gate] = [a for a in server.get("/approvals").json()["approvals"] if a["run_id"] == flow_run["id"]]
+    assert (gate["crew"], gate["task"]) == ("reviewed_reply", "draft_reply")
+    [child] = server.get("/runs?crew=support_technical").json()["runs"]  # the first draft, the flow's step
+    alone = server.post(f"/runs/{child['id']}/resume")
+    assert (alone.status_code, alone.json()["error"]) == (409, f"run {child['id']} is a step of flow run "
+                                                               f"{flow_run['id']}")
+
+    sent_back = server.post("/crews/reviewed_reply/resume", {"execution_id": flow_run["id"], "is_approve": False,
+                                                             "human_feedback": "revise: name the reset button"})
+    assert sent_back.status_code == 200, sent_back.text
+    assert sent_back.json() == {"execution_id": flow_run["id"], "task_id": "draft_reply", "decision": "rejected",
+                                "status": "resumed", "run_id": flow_run["id"]}
+    # the second draft has its own gate; the first one's decision is not asked again
+    record = server.wait_for(flow_run["id"], lambda r: any(
+        a["task"] == "draft_reply#2" and a["status"] == "pending" for a in r["approvals"]))
+    assert record["run"]["status"] == "awaiting_approval"
+    approved = server.post("/crews/reviewed_reply/resume", {"execution_id": flow_run["id"], "is_approve": True})
+    assert approved.json()["task_id"] == "draft_reply#2"
+    done = server.wait_status(flow_run["id"], "completed", "failed")
+    assert done["run"]["status"] == "completed", done["run"]["error"]
+    assert done["run"]["output"].startswith("Sent to Dana: ")
+    drafts = server.get("/runs?crew=support_technical").json()["runs"]
+    assert len(drafts) == 2 and all(r["status"] == "completed" for r in drafts)
+    second = server.get(f"/runs/{drafts[0]['id']}").json()
+    assert "name the reset button" in second["run"]["inputs"]["message"]  # the reviewer's notes reached it
+
+
 # --- runs ---------------------------------------------------------------------------------
 
 def test_a_kickoff_is_recorded_before_the_answer_and_runs_to_success(server: Server):

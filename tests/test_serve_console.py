@@ -158,3 +158,34 @@ def test_a_gated_run_started_from_the_form_waits_is_approved_in_the_inbox_and_co
     browser.js(f"{kickoff}.querySelector('button.try').click()")
     answer = browser.wait(f"{kickoff}.querySelector('.answer').textContent")
     assert answer.startswith("422") and "input 'count' must be a whole number, got 'many'" in answer
+
+
+def test_a_flows_gate_is_decided_in_the_inbox_and_its_page_follows_the_steps(server, browser):
+    started = server.cli("run", "reviewed_reply", "--llm", "scripted")  # a flow started at the command line
+    assert started.returncode == 3, started.stdout + started.stderr  # 3: waiting for a person
+    [flow_run] = server.get("/runs?crew=reviewed_reply").json()["runs"]
+    run_id = flow_run["id"]
+    browser.go(f"{server.url}/console/login?token={server.token}")
+    browser.go(f"{server.url}/console/runs/{run_id}")
+    steps = ("[...document.querySelectorAll('li.step')].map(li => li.querySelector('.method').textContent + ':' "
+             "+ li.dataset.status + ':' + li.querySelector('.label').textContent)")
+    assert browser.js(steps) == ["draft_reply:completed:"]  # its crew is done; the gate is the flow's
+    browser.wait("!document.getElementById('approval').hidden")
+    child = browser.js("document.querySelector('li.step a.child').textContent")
+    assert server.get(f"/runs/{child}").json()["run"]["crew"] == "support_technical"
+
+    browser.go(f"{server.url}/console/approvals")
+    gate = f"document.querySelector('section.gate[data-run=\"{run_id}\"]')"
+    assert browser.js(f"{gate}.dataset.crew") == "reviewed_reply"
+    browser.js(f"{gate}.querySelector('button.approve').click()")
+    assert browser.wait(f"{gate}.dataset.decided") == "approved"
+
+    browser.go(f"{server.url}/console/runs/{run_id}")
+    browser.wait("document.getElementById('run-status').textContent === 'completed'")
+    browser.wait(f"{steps}.length === 2")
+    assert browser.js(steps) == ["draft_reply:completed:→ send", "send_reply:completed:"]
+    assert browser.js("document.getElementById('output').textContent").startswith("Sent to Dana: ")
+    assert int(browser.js("document.getElementById('tokens').textContent")) > 0  # its crew run's, added up
+
+    browser.go(f"{server.url}/console/runs/{child}")  # the crew run names the flow it is a step of
+    assert browser.js("document.getElementById('parent').textContent") == run_id

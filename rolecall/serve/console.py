@@ -64,13 +64,16 @@ async def run_view(request: Request) -> Response:
     run = await run_in_threadpool(store.run, request.path_params["run_id"])
     if run is None:
         return page(request, "missing.html.j2", 404, run_id=request.path_params["run_id"])
+    if run["kind"] == "flow":  # a flow's page lists its steps, each linked to the crew run it started
+        steps = await run_in_threadpool(store.steps, run["id"])
+        return page(request, "run.html.j2", run=run, tasks=[], steps=steps)
     crew = request.app.state.catalog.crews.get(run["crew"])
     stored = {t["key"]: t for t in await run_in_threadpool(store.tasks, run["id"])}
     keys = [t.key for t in crew.tasks] if crew else list(stored)
     # as the store has them now; the event stream moves them on from here
     tasks = [(key, _shown(stored[key]["status"]) if key in stored else "waiting",
               stored[key]["agent"] if key in stored else None) for key in keys]
-    return page(request, "run.html.j2", run=run, tasks=tasks)
+    return page(request, "run.html.j2", run=run, tasks=tasks, steps=None)
 
 
 def _shown(status: str) -> str:

@@ -18,7 +18,7 @@ _QUIET_EVENTS = ("webhook_delivered", "webhook_failed")  # the watcher's own rec
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # run | task | model_call | tool_call | delegation | approval | usage | event
+    kind: str  # run | task | flow_step | model_call | tool_call | delegation | approval | usage | event
     data: dict[str, Any]
 
 
@@ -29,8 +29,11 @@ class RunWatch:
     status: str | None = None
     tasks: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # key -> (status, agent)
     approvals: dict[tuple[str, str], str] = field(default_factory=dict)
+    steps: dict[int, tuple[str, str | None, str | None]] = field(default_factory=dict)  # seq -> status, child, label
     last: dict[str, int] = field(default_factory=dict)  # table -> last id reported
     tokens: int = 0
+    calls: int = 0
+    family: bool = False
     cost: float = 0.0
 
     @property
@@ -41,7 +44,8 @@ class RunWatch:
         run = self.store.run(self.run_id)
         if run is None:
             return []
-        found = [*self._tasks(), *self._calls(), *self._approvals()]
+        self.family = run["kind"] == "flow"  # a flow's usage is that of the crew runs it started
+        found = [*self._tasks(), *self._steps(), *self._calls(), *self._approvals()]
         if run["status"] != self.status:  # last: a finished run's tasks are reported before its end
             self.status = run["status"]
             found.append(Change("run", {"run_id": run["id"], "crew": run["crew"], "status": run["status"],
@@ -59,10 +63,22 @@ class RunWatch:
                                              "finished_at": row["finished_at"]}))
         return found
 
+    def _steps(self) -> list[Change]:
+        found = []
+        for row in self.store.steps(self.run_id):
+            now = (row["status"], row["child_run"], row["label"])
+            if self.steps.get(row["seq"]) != now:
+                self.steps[row["seq"]] = now
+                found.append(Change("flow_step", {"seq": row["seq"], "method": row["method"], "round": row["round"],
+                                             "status": row["status"], "label": row["label"],
+                                             "child_run": row["child_run"], "error": row["error"]}))
+        return found
+
     def _calls(self) -> list[Change]:
         found = []
-        for row in self._new("model_calls"):
+        for row in self._new("model_calls", family=self.family):
             tokens = row["prompt_tokens"] + row["completion_tokens"]
+            self.calls += 1
             self.tokens += tokens
             self.cost += row["cost"] or 0.0
             found.append(Change("model_call", {"id": row["id"], "task": row["task"], "agent": row["agent"],
@@ -70,7 +86,7 @@ class RunWatch:
                                                "tokens": tokens, "cost": row["cost"], "error": row["error"]}))
         if found:
             found.append(Change("usage", {"tokens": self.tokens, "cost": round(self.cost, 6),
-                                          "calls": len(self.store.model_calls(self.run_id))}))
+                                          "calls": self.calls}))
         for row in self._new("tool_calls"):
             found.append(Change("tool_call", {"id": row["id"], "task": row["task"], "agent": row["agent"],
                                               "tool": row["tool"]}))
@@ -93,8 +109,8 @@ class RunWatch:
                                                  "content": row["content"], "reason": row["reason"]}))
         return found
 
-    def _new(self, table: str) -> list[dict[str, Any]]:
-        rows = self.store.since(table, self.run_id, self.last.get(table, 0))
+    def _new(self, table: str, *, family: bool = False) -> list[dict[str, Any]]:
+        rows = self.store.since(table, self.run_id, self.last.get(table, 0), family=family)
         if rows:
             self.last[table] = rows[-1]["id"]
         return rows

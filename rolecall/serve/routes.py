@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..approval import decide
 from ..errors import InputError, RunStateError
+from ..flow_approval import decide_run
 from ..problem import Problem, did_you_mean
 from ..status import ApprovalStatus, RunStatus
 from ..store import Row, RunStore
@@ -112,8 +112,11 @@ async def crew_status(request: Request) -> Response:
 
 
 async def crew_resume(request: Request) -> Response:
-    """An approval gate's decision (CrewAI's human-in-the-loop shape); the run goes on in a worker."""
-    name = crew_name(request)
+    """An approval gate's decision (CrewAI's human-in-the-loop shape); the run goes on in a worker.
+
+    The gate may be a crew run's, a flow's ``human_feedback`` step (``name`` is the flow's), or a gate
+    of a crew run a flow started; then the flow run is what goes on."""
+    name = request.path_params.get("name") or catalog(request).only
     body = await read_json(request)
     _only_keys(body, RESUME_KEYS,
                '{"execution_id": ID, "task_id": TASK, "human_feedback": TEXT, "is_approve": true}')
@@ -132,14 +135,15 @@ async def crew_resume(request: Request) -> Response:
 
     def decided() -> Any:
         with _deciding:
-            return decide(store(request), run, approve, (feedback or None), task or None)
+            return decide_run(store(request), run, approve, (feedback or None), task or None)
     decision = await run_in_threadpool(decided)
+    going_on = run if decision.run_id == run["id"] else await _run(request, decision.run_id)
     if not decision.ends_run:
-        kickoffs(request).resume(run["id"], name)
+        kickoffs(request).resume(going_on["id"], going_on["crew"])
     # the run goes on, or ends rejected: its webhooks say so
-    request.app.state.webhooks.follow(run["id"], resuming=not decision.ends_run)
+    request.app.state.webhooks.follow(going_on["id"], resuming=not decision.ends_run)
     return answer(request, {"execution_id": run["id"], "task_id": decision.task, "decision": str(decision.status),
-                            "status": "rejected" if decision.ends_run else "resumed"})
+                            "status": "rejected" if decision.ends_run else "resumed", "run_id": going_on["id"]})
 
 
 async def list_runs(request: Request) -> Response:
@@ -160,6 +164,9 @@ async def run_record(request: Request) -> Response:
 async def run_resume(request: Request) -> Response:
     """Go on with an interrupted, failed or stopped run (its finished tasks are kept)."""
     run = await _run(request, request.path_params["run_id"])
+    if run.get("parent_run"):  # alone it would finish the crew but leave its flow where it stopped
+        raise RunStateError(Problem(f"run {run['id']} is a step of flow run {run['parent_run']}",
+                                    hint=f"resume the flow: POST /runs/{run['parent_run']}/resume"))
     status = RunStatus(run["status"])
     if status == RunStatus.AWAITING_APPROVAL:
         gates = await run_in_threadpool(store(request).approvals, run["id"])

@@ -54,6 +54,30 @@ function liveRun(section) {
     li.querySelector(".agent").textContent = d.agent ? "by " + d.agent : "";
     if (d.output) li.querySelector(".output").textContent = d.output;
   });
+  stream.addEventListener("flow_step", (e) => {
+    const d = JSON.parse(e.data), list = document.getElementById("steps");
+    if (!list) return;
+    let li = list.querySelector('li.step[data-seq="' + d.seq + '"]');
+    if (!li) {
+      li = document.createElement("li");
+      li.className = "step";
+      li.dataset.seq = d.seq;
+      for (const [tag, cls] of [["b", "method"], ["span", "round"], ["span", "state"], ["span", "label"], ["a", "child"]]) {
+        const part = document.createElement(tag);
+        part.className = cls;
+        li.append(part, " ");
+      }
+      list.append(li);
+    }
+    li.dataset.status = d.status;
+    li.querySelector(".method").textContent = d.method;
+    li.querySelector(".round").textContent = d.round > 1 ? "(round " + d.round + ")" : "";
+    li.querySelector(".state").textContent = d.status;
+    li.querySelector(".label").textContent = d.label ? "→ " + d.label : "";
+    const child = li.querySelector(".child");
+    child.hidden = !d.child_run;
+    if (d.child_run) { child.href = "/console/runs/" + encodeURIComponent(d.child_run); child.textContent = d.child_run; }
+  });
   stream.addEventListener("usage", (e) => {
     const d = JSON.parse(e.data);
     document.getElementById("tokens").textContent = d.tokens;
