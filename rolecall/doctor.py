@@ -90,7 +90,7 @@ def _ready(name: str, profile: ProfileSpec, root: Path, env: Mapping[str, str], 
             return "no: llama-cpp-python is missing or broken (see below)"
         found = lookup(expand(profile.model, env), expand(profile.file, env), root=root, env=env)
         if found.path is not None:
-            return "yes"
+            return _runs_here(found.path, env)
         if found.origin.fetched_on_first_use:
             return f"yes, once the model file is fetched ({found.source}; see below)"
         return f"no: {found.missing}"
@@ -101,6 +101,17 @@ def _ready(name: str, profile: ProfileSpec, root: Path, env: Mapping[str, str], 
     if probe is None:
         return "no: not probed"
     return "yes" if probe.ready else f"no: {probe.verdict}"
+
+
+def _runs_here(model: Path, env: Mapping[str, str]) -> str:
+    from .errors import ModelUnavailable
+    from .llm.build_check import require_working_build
+    try:
+        require_working_build(model, models_dir(env))
+    except ModelUnavailable as exc:
+        problem = exc.problems[0]
+        return f"no: {problem.message}; {problem.hint}"
+    return "yes"
 
 
 def _local_models(config: LlmConfig, root: Path, env: Mapping[str, str]) -> list[str]:

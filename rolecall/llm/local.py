@@ -105,6 +105,9 @@ def _load(path: Path, n_ctx: int, threads: int) -> Any:
         raise ModelUnavailable(Problem(
             f"the local model needs llama-cpp-python, which is not importable ({exc})",
             hint="make install (or pip install llama-cpp-python==0.3.36; it compiles for ~10 minutes once)")) from None
+    from .build_check import require_working_build
+    from .weights import models_dir
+    require_working_build(path, models_dir())  # a build that crashes here says so instead of taking the run down
     try:
         llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
                       verbose=False)
