@@ -18,6 +18,7 @@ from pydantic import BaseModel, create_model
 
 from . import retrieval, toolbox
 from .definition import AgentDef, CrewDefinition, TaskDef, ToolUse
+from .executor import share_state_class
 from .llm.factory import LlmPool
 from .project import Project
 from .repeats import RepeatGate, policy_of
@@ -25,6 +26,8 @@ from .spec import InlineSchema, PlanningSpec
 from .template import fill
 from .tool_guard import constructor_paths, guard
 from .workspace import Workspace
+
+share_state_class()
 
 # agents.yaml keys passed to crewai.Agent unchanged when set
 AGENT_PASSTHROUGH = ("allow_delegation", "verbose", "cache", "max_iter", "max_rpm", "max_execution_time",
