@@ -38,12 +38,14 @@ class Arrivals:
 
     def __init__(self) -> None:
         self.times: list[float] = []
+        self.workers: list[int] = []  # the process that ran each, in the same order
 
     def start(self, total: int, done: int) -> None:
         self.started = time.perf_counter()
 
     def update(self, outcome: object, running: int) -> None:
         self.times.append(time.perf_counter() - self.started)
+        self.workers.append(getattr(outcome, "worker", 0))
 
     def close(self) -> None:
         pass
@@ -61,16 +63,20 @@ def report(name: str, result: BatchResult, arrivals: Arrivals, concurrency: int,
     seconds = [o.seconds for o in result.outcomes]
     ideal = concurrency / run_alone
     wall = arrivals.times[-1]
-    # steady: once every worker has finished a run (its start-up is behind it), until the last run
-    warm = arrivals.times[min(concurrency, len(arrivals.times)) - 1]
-    later = len(arrivals.times) - min(concurrency, len(arrivals.times))
+    # steady: once every worker has finished a run (its start-up is behind it), until the last run;
+    # Ray brings its workers up one after another, so the first `concurrency` runs back are not that moment
+    first_back = {w: i for i, w in reversed(list(enumerate(arrivals.workers)))}
+    warm_index = max(first_back.values()) if len(first_back) >= concurrency else min(concurrency, len(arrivals.times)) - 1
+    warm = arrivals.times[warm_index]
+    later = len(arrivals.times) - 1 - warm_index
     steady = later / max(1e-9, wall - warm)
     overall = len(result.outcomes) / wall
     peaks = result.peak_rss_mb
     print(f"{name}: {done}/{len(result.rows)} completed in {wall:.1f} s (workers' start-up included: "
           f"first run back after {arrivals.times[0]:.1f} s)")
     print(f"  run time under load: median {statistics.median(seconds):.2f} s (alone {run_alone:.2f} s)")
-    print(f"  throughput: {overall:.2f} runs/s overall, {steady:.2f} runs/s steady; ideal {ideal:.2f} runs/s "
+    print(f"  throughput: {overall:.2f} runs/s overall, {steady:.2f} runs/s steady (the last {later} runs, once "
+          f"every worker had run one); ideal {ideal:.2f} runs/s "
           f"-> {overall / ideal:.2f}x overall, {steady / ideal:.2f}x steady")
     later = _after_first_per_worker(result)
     print(f"  overhead per run beyond the run itself (handing out, scheduling, bringing back), once each "

@@ -93,13 +93,18 @@ class RayPool:
 
     def outcomes(self, jobs: list[Job]) -> Iterator[Outcome]:
         waiting = list(reversed([self._shippable(job) for job in jobs]))
-        while waiting or self._running:
-            while waiting and len(self._running) < self.size:
-                job = waiting.pop()
-                self._running[self._submit(job)] = (job, time.perf_counter())
+        self._refill(waiting)
+        while self._running:
             done, _ = self.ray.wait(list(self._running), num_returns=1)
             job, sent = self._running.pop(done[0])
-            yield self._received(job, done[0], time.perf_counter() - sent)
+            seconds = time.perf_counter() - sent
+            self._refill(waiting)  # before the records are taken in: the freed worker need not wait for the driver
+            yield self._received(job, done[0], seconds)
+
+    def _refill(self, waiting: list[Job]) -> None:
+        while waiting and len(self._running) < self.size:
+            job = waiting.pop()
+            self._running[self._submit(job)] = (job, time.perf_counter())
 
     def _shippable(self, job: Job) -> Job:
         """A resumed run takes its records along: the worker's store starts empty."""
