@@ -66,7 +66,8 @@ def report(name: str, result: BatchResult, arrivals: Arrivals, concurrency: int,
     # steady: once every worker has finished a run (its start-up is behind it), until the last run;
     # Ray brings its workers up one after another, so the first `concurrency` runs back are not that moment
     first_back = {w: i for i, w in reversed(list(enumerate(arrivals.workers)))}
-    warm_index = max(first_back.values()) if len(first_back) >= concurrency else min(concurrency, len(arrivals.times)) - 1
+    warm_index = (max(first_back.values()) if len(first_back) >= concurrency
+                  else min(concurrency, len(arrivals.times)) - 1)
     warm = arrivals.times[warm_index]
     later = len(arrivals.times) - 1 - warm_index
     steady = later / max(1e-9, wall - warm)
