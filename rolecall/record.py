@@ -88,6 +88,7 @@ class Recorder:
         )
         from crewai.events.types.task_events import TaskCompletedEvent, TaskFailedEvent, TaskStartedEvent
         from crewai.events.types.tool_usage_events import (
+            ToolFailureDetectedEvent,
             ToolUsageErrorEvent,
             ToolUsageFinishedEvent,
             ToolUsageStartedEvent,
@@ -98,6 +99,7 @@ class Recorder:
                     TaskStartedEvent: self.on_task_started, TaskCompletedEvent: self.on_task_completed,
                     TaskFailedEvent: self.on_task_failed, ToolUsageStartedEvent: self.on_tool_started,
                     ToolUsageFinishedEvent: self.on_tool_finished, ToolUsageErrorEvent: self.on_tool_error,
+                    ToolFailureDetectedEvent: self.on_tool_failure,
                     LLMCallStartedEvent: self.on_model_started, LLMCallCompletedEvent: self.on_model_call,
                     LLMCallFailedEvent: self.on_model_failed,
                     ContextWindowSummarizationStartedEvent: self.on_summary_started,
@@ -185,7 +187,7 @@ class Recorder:
         self.store.update_task(self.run_id, record.key, carried_over=1)
 
     # --- tools and delegation -------------------------------------------------------
-    def on_tool_started(self, event: Any) -> None:
+    def _add_call(self, event: Any) -> ToolCall:
         args = event.tool_args
         if isinstance(args, str):
             try:
@@ -193,11 +195,15 @@ class Recorder:
             except ValueError:
                 pass
         task = self._task_key(event) or self._running_task()
-        agent = self.agent_key(event.agent_role)
-        call = ToolCall(task, agent, self.tool_name(event.tool_name), args)
-        call.row = self.store.add_tool_call(self.run_id, task=task, agent=agent, tool=call.tool,
+        call = ToolCall(task, self.agent_key(event.agent_role), self.tool_name(event.tool_name), args)
+        call.row = self.store.add_tool_call(self.run_id, task=task, agent=call.agent, tool=call.tool,
                                             arguments=args, at=_iso(event))
         self.tool_calls.append(call)
+        return call
+
+    def on_tool_started(self, event: Any) -> None:
+        call = self._add_call(event)
+        task, agent, args = call.task, call.agent, call.arguments
         kind = delegation.kind_of(event.tool_name)
         if kind and isinstance(args, dict):
             coworker = self.agent_key(str(args.get("coworker") or args.get("co_worker") or "")) or "?"
@@ -228,6 +234,17 @@ class Recorder:
         if call is not None:
             call.error = self.redactor.text(str(event.error))
             self.store.finish_tool_call(call.row, error=call.error, finished_at=_iso(event))
+
+    def on_tool_failure(self, event: Any) -> None:
+        """A call crewai could not even start (arguments that are not JSON, a step it could not parse): no
+        ToolUsageStarted came before it, so it gets its own row here. Failures of calls that ran are
+        recorded by on_tool_finished and on_tool_error."""
+        reason = getattr(event.failure, "reason", None)
+        if getattr(reason, "value", reason) != "invalid_input":
+            return
+        call = self._add_call(event)
+        call.error = self.redactor.text(f"not run: {event.failure.message}")
+        self.store.finish_tool_call(call.row, error=call.error, finished_at=_iso(event))
 
     def _open_call(self, tool: str) -> ToolCall | None:
         key = delegation.sanitized(tool)

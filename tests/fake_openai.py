@@ -53,7 +53,11 @@ class FakeOpenAI:
     delay: float = 1.0  # how long a ``timeout`` fault stalls
     answer: str = "Fake findings from the fake model."
     retry_after: float | None = None  # sent with 429s when set
+    # native tool calls to answer with, in order, one per chat request: [(tool name, arguments as sent)];
+    # the arguments are a string, so a test can send JSON that does not parse
+    tool_calls: list[tuple[str, str]] = field(default_factory=list)
     log: list[Served] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)  # each chat request's body
 
     def __post_init__(self) -> None:
         self.faults = _known(self.faults)
@@ -123,13 +127,21 @@ class FakeOpenAI:
     def completion(self, request: dict[str, Any]) -> dict[str, Any]:
         prompt = " ".join(str(m.get("content") or "") for m in request.get("messages") or [])
         number = self.chat_requests  # this request is already in the log
+        with self._lock:
+            self.requests.append(request)
+            call = self.tool_calls.pop(0) if self.tool_calls and request.get("tools") else None
         content = f"Thought: I now know the final answer\nFinal Answer: {self.answer} (reply {number})"
+        if request.get("tools"):  # crewai calls natively: the answer is plain text, as a real model's
+            content = f"{self.answer} (reply {number})"
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if call is not None:  # as OpenAI answers a function call: no content, the arguments as a string
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": f"call_{number}", "type": "function", "function": {"name": call[0], "arguments": call[1]}}]}
         prompt_tokens, completion_tokens = max(1, len(prompt) // 4), max(1, len(content) // 4)
         return {
             "id": f"chatcmpl-fake{number}", "object": "chat.completion", "created": int(time.time()),
             "model": request.get("model") or "fake",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
+            "choices": [{"index": 0, "finish_reason": "tool_calls" if call else "stop", "message": message}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
         }

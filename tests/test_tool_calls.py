@@ -209,3 +209,33 @@ def test_native_tool_calls_stay_on_for_openai_and_compatible_providers():
 def probe_store(project: Project):
     from rolecall.context import open_store
     return open_store(project)
+
+
+def test_an_api_models_native_calls_are_run_and_recorded_even_when_their_json_is_broken(run_crew, probe,
+                                                                                     monkeypatch):
+    from fake_openai import FakeOpenAI
+    broken = '{"recipient": "GB29 NWBK", "amount": 42.5'  # cut off: not JSON
+    with FakeOpenAI(tool_calls=[("send_money", '{"recipient": "GB29 NWBK", "amount": 42.5}'),
+                                ("send_money", broken)]) as fake:
+        monkeypatch.setenv("FAKE_URL", fake.base_url)
+        monkeypatch.setenv("FAKE_KEY", "sk-fake")
+        write_files(probe.crews_dir / "paying", {
+            "tools.py": PROBE_TOOLS,
+            "config/agents.yaml": "clerk: {role: Clerk, goal: Pay the invoice, backstory: Careful, "
+                                  "tools: [PayTool]}\n",
+            "config/tasks.yaml": "t: {description: Pay the invoice, expected_output: A line, agent: clerk}\n",
+            "crew.yaml": "llm: {model: openai/fake-mini, base_url: '${FAKE_URL}', api_key: '${FAKE_KEY}'}\n"})
+        result = run_crew("paying", llm=None, project=probe)
+    assert result.ok, result.error
+    # the tools went to the model as JSON schemas: crewai called natively, as it does for OpenAI
+    assert [t["function"]["name"] for t in fake.requests[0]["tools"]] == ["send_money"]
+    assert ran(probe) == [{"tool": "send_money", "arguments": {"recipient": "GB29 NWBK", "amount": 42.5}}]
+    first, second = result.tool_calls
+    assert (first.tool, first.arguments, first.error) == ("send_money", {"recipient": "GB29 NWBK", "amount": 42.5},
+                                                          None)
+    assert (second.tool, second.arguments) == ("send_money", broken)  # as the model sent it
+    assert second.error.startswith("not run: Error: Failed to parse tool arguments as JSON")
+    assert result.task("t").output.startswith("Fake findings from the fake model.")
+    with probe_store(probe) as store:
+        rows = store.tool_calls(result.run_id)
+    assert [(r["tool"], r["error"] is None) for r in rows] == [("send_money", True), ("send_money", False)]
