@@ -291,7 +291,7 @@ def test_an_approval_rejected_with_feedback_redoes_the_task_then_approval_comple
     rejected = server.post(f"/crews/{GATED}/resume", {"execution_id": run_id, "task_id": "outreach_task",
                                                       "human_feedback": FEEDBACK, "is_approve": False})
     assert rejected.json() == {"execution_id": run_id, "task_id": "outreach_task", "decision": "rejected",
-                               "status": "resumed"}
+                               "status": "resumed", "run_id": run_id}
     # the task runs again with the feedback and waits for a new decision
     record = server.wait_for(run_id, lambda r: r["run"]["status"] == "awaiting_approval" and any(
         a["status"] == "pending" for a in r["approvals"]))
