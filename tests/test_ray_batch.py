@@ -28,7 +28,7 @@ ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip ins
 
 pytestmark = pytest.mark.crew
 
-TASK_TITLE = b"ray::run_on_worker"  # Ray names a worker process after the task it is running
+TASK_TITLE = b"ray::RunWorker"  # Ray names an actor's process after its class (and the method it runs)
 
 
 @pytest.fixture(scope="module")
