@@ -27,7 +27,9 @@ class RunWatch:
     store: RunStore
     run_id: str
     status: str | None = None
-    tasks: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # key -> (status, agent)
+    # key -> (status, agent, end): a task redone between two looks (rejected, run again, waiting again)
+    # ends at another time, so it is news even when its status reads the same
+    tasks: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
     approvals: dict[tuple[str, str], str] = field(default_factory=dict)
     steps: dict[int, tuple[str, str | None, str | None]] = field(default_factory=dict)  # seq -> status, child, label
     last: dict[str, int] = field(default_factory=dict)  # table -> last id reported
@@ -55,7 +57,7 @@ class RunWatch:
     def _tasks(self) -> list[Change]:
         found = []
         for row in self.store.tasks(self.run_id):
-            now = (row["status"], row["agent"])
+            now = (row["status"], row["agent"], row["finished_at"])
             if self.tasks.get(row["key"]) != now:
                 self.tasks[row["key"]] = now
                 found.append(Change("task", {"task": row["key"], "status": row["status"], "agent": row["agent"],
