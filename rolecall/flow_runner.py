@@ -68,10 +68,15 @@ class CrewAwaiting(RuntimeError):
 
 
 def start_flow(context: RunContext, flow: FlowOutline, values: Mapping[str, Any], llm: str | None = None, *,
-               approve_all: bool = False, listener: Listener | None = None) -> FlowResult:
-    """Record a new flow run and execute it; a failure is reported in the result, not raised."""
+               approve_all: bool = False, listener: Listener | None = None, run_id: str | None = None) -> FlowResult:
+    """Record a new flow run and execute it; a failure is reported in the result, not raised.
+
+    ``run_id``: an id chosen beforehand (serve queues the run before a worker starts it)."""
     profile, reason = choose(context.llm_config, llm, context.env)
-    run_id = new_run_id(flow.name)
+    existing = context.store.run(run_id) if run_id is not None else None
+    if existing is not None and (existing["id"] != run_id or existing["status"] != RunStatus.QUEUED):
+        raise RunStateError(Problem(f"a run '{run_id}' exists already", hint="resume it, or start a new run"))
+    run_id = run_id or new_run_id(flow.name)
     # a flow outside flows/ is recorded by its path, so that resume finds it again
     ref = flow.name if flow.file.is_relative_to(context.project.flows_dir.resolve()) else str(flow.file)
     context.store.create_run(id=run_id, crew=ref, kind="flow", inputs=dict(values), profile=profile,

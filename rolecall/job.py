@@ -24,6 +24,7 @@ class Job:
     approve_all: bool = False
     max_cost: float | None = None
     resume: bool = False  # the run exists: go on with it (its finished tasks are kept)
+    flow: bool = False  # ``crew`` names a flow
     records: dict[str, list[dict[str, Any]]] | None = None  # the run's rows, for a worker with its own store
 
 
@@ -57,7 +58,10 @@ def perform(project: Project, job: Job) -> Outcome:
         except RunNotFound:
             resume = False
         if resume:
-            result = api.resume(job.run_id, approve_all=job.approve_all, project=project)
+            result: Any = api.resume(job.run_id, approve_all=job.approve_all, project=project)
+        elif job.flow:
+            result = api.run_flow(job.crew, job.inputs, llm=job.llm, approve_all=job.approve_all, project=project,
+                                  run_id=job.run_id)
         else:
             result = api.run(job.crew, job.inputs, llm=job.llm, max_cost=job.max_cost,
                              approve_all=job.approve_all, project=project, run_id=job.run_id)

@@ -132,13 +132,13 @@ class RunStore:
                      max_cost=max_cost, run_dir=run_dir, **finished)
 
     def queue_run(self, run_id: str, *, crew: str, inputs: dict[str, Any], llm: str | None,
-                  webhooks: dict[str, str] | None = None, meta: Any = None) -> None:
+                  webhooks: dict[str, str] | None = None, meta: Any = None, kind: str = "crew") -> None:
         """A run accepted by ``serve`` and not started yet: the run (``queued``) and how it was asked for,
         committed together, so an accepted kickoff survives any crash after its answer."""
         with self._lock:
             self._write("BEGIN", ())
             try:
-                self._insert("runs", id=run_id, crew=crew, inputs=inputs, profile=llm or "", crew_hash="",
+                self._insert("runs", id=run_id, crew=crew, kind=kind, inputs=inputs, profile=llm or "", crew_hash="",
                              status=RunStatus.QUEUED, started_at=now(), pid=os.getpid(),
                              run_dir="")
                 self._insert("kickoffs", run_id=run_id, crew=crew, llm=llm, webhooks=webhooks or {},
@@ -160,7 +160,7 @@ class RunStore:
 
     def queued_runs(self) -> list[Row]:
         """Runs accepted and not started, oldest first, with how they were asked for."""
-        return self.query("SELECT r.id, r.crew, r.inputs, k.llm FROM runs r JOIN kickoffs k ON k.run_id = r.id "
+        return self.query("SELECT r.id, r.crew, r.kind, r.inputs, k.llm FROM runs r JOIN kickoffs k ON k.run_id = r.id "
                           "WHERE r.status = ? ORDER BY r.started_at, r.rowid", RunStatus.QUEUED.value)
 
     def runs_with_status(self, status: RunStatus) -> list[str]:

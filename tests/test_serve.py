@@ -240,6 +240,26 @@ def test_a_flows_approval_gate_is_decided_here_and_the_flow_goes_on_in_a_worker(
     assert "name the reset button" in second["run"]["inputs"]["message"]  # the reviewer's notes reached it
 
 
+def test_a_flow_is_served_like_a_crew_kicked_off_waits_at_its_gate_and_completes(server: Server):
+    [flow] = [f for f in server.get("/crews").json()["flows"] if f["name"] == "reviewed_reply"]
+    assert flow["process"] == "flow" and flow["crews"] == ["support_technical"]
+    assert server.get("/crews/reviewed_reply/inputs").json()["inputs"] == ["customer", "message"]
+    bad = server.post("/crews/reviewed_reply/kickoff", {"inputs": {"custmer": "Ada"}})
+    assert (bad.status_code, bad.json()["problems"][0]["message"]) == (
+        422, "flow 'reviewed_reply' has no state field 'custmer'")
+    run_id = kickoff(server, "reviewed_reply", {"inputs": {"customer": "Ada"}})
+    server.wait_status(run_id, "awaiting_approval")
+    status = server.get(f"/crews/reviewed_reply/status/{run_id}").json()
+    assert status["state"] == "PENDING_APPROVAL" and status["pending_approval"]["task_id"] == "draft_reply"
+    [step] = status["steps"]
+    assert (step["method"], step["status"]) == ("draft_reply", "completed") and step["crew_run"]
+    assert server.post("/crews/reviewed_reply/resume", {"execution_id": run_id, "is_approve": True}).status_code == 200
+    done = server.wait_status(run_id, "completed", "failed")
+    assert done["run"]["status"] == "completed", done["run"]["error"]
+    assert done["run"]["output"].startswith("Sent to Ada: ")
+    assert server.get(f"/crews/reviewed_reply/status/{run_id}").json()["state"] == "SUCCESS"
+
+
 # --- runs ---------------------------------------------------------------------------------
 
 def test_a_kickoff_is_recorded_before_the_answer_and_runs_to_success(server: Server):

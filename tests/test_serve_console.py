@@ -160,13 +160,14 @@ def test_a_gated_run_started_from_the_form_waits_is_approved_in_the_inbox_and_co
     assert answer.startswith("422") and "input 'count' must be a whole number, got 'many'" in answer
 
 
-def test_a_flows_gate_is_decided_in_the_inbox_and_its_page_follows_the_steps(server, browser):
-    started = server.cli("run", "reviewed_reply", "--llm", "scripted")  # a flow started at the command line
-    assert started.returncode == 3, started.stdout + started.stderr  # 3: waiting for a person
-    [flow_run] = server.get("/runs?crew=reviewed_reply").json()["runs"]
-    run_id = flow_run["id"]
+def test_a_flow_started_from_its_form_is_decided_in_the_inbox_and_its_page_follows_the_steps(server, browser):
     browser.go(f"{server.url}/console/login?token={server.token}")
-    browser.go(f"{server.url}/console/runs/{run_id}")
+    form = "document.querySelector('form.kickoff[data-crew=reviewed_reply]')"
+    assert browser.js(f"{form}.querySelector('input[name=customer]').value") == "Dana"  # the state's default
+    browser.js(f"{form}.querySelector('button').click()")
+    browser.wait("location.pathname.startsWith('/console/runs/')")
+    run_id = browser.js("document.getElementById('run').dataset.run")
+    browser.wait("document.getElementById('run-status').textContent === 'awaiting_approval'")
     steps = ("[...document.querySelectorAll('li.step')].map(li => li.querySelector('.method').textContent + ':' "
              "+ li.dataset.status + ':' + li.querySelector('.label').textContent)")
     assert browser.js(steps) == ["draft_reply:completed:"]  # its crew is done; the gate is the flow's

@@ -48,7 +48,8 @@ async def login(request: Request) -> Response:
 
 async def crews(request: Request) -> Response:
     catalog = request.app.state.catalog
-    return page(request, "crews.html.j2", crews=list(catalog.crews.values()), broken=catalog.broken)
+    return page(request, "crews.html.j2", crews=[*catalog.crews.values(), *catalog.flows.values()],
+                broken=catalog.broken)
 
 
 async def runs(request: Request) -> Response:

@@ -53,11 +53,12 @@ class Kickoffs:
 
     # --- the web process's side --------------------------------------------------------
     def kickoff(self, crew: str, inputs: dict[str, Any], *, webhooks: dict[str, str] | None = None,
-                meta: Any = None) -> str:
-        """Record a new run as queued, then queue it; the id is the run's id."""
+                meta: Any = None, flow: bool = False) -> str:
+        """Record a new run (of a crew, or a flow) as queued, then queue it; the id is the run's id."""
         run_id = new_kickoff_id(crew)
-        self.store.queue_run(run_id, crew=crew, inputs=inputs, llm=self.llm, webhooks=webhooks, meta=meta)
-        self._send(Job(next(self._rows), run_id, crew, inputs, llm=self.llm))
+        self.store.queue_run(run_id, crew=crew, inputs=inputs, llm=self.llm, webhooks=webhooks, meta=meta,
+                             kind="flow" if flow else "crew")
+        self._send(Job(next(self._rows), run_id, crew, inputs, llm=self.llm, flow=flow))
         return run_id
 
     def resume(self, run_id: str, crew: str) -> None:
@@ -92,7 +93,8 @@ class Kickoffs:
     def _recover(self) -> None:
         self.store.mark_interrupted()
         for row in self.store.queued_runs():
-            self._inbox.put(Job(next(self._rows), row["id"], row["crew"], _inputs(row["inputs"]), llm=self.llm))
+            self._inbox.put(Job(next(self._rows), row["id"], row["crew"], _inputs(row["inputs"]), llm=self.llm,
+                                flow=row["kind"] == "flow"))
         for run_id in self.store.runs_with_status(RunStatus.AWAITING_APPROVAL):
             gates = self.store.approvals(run_id)
             kickoff = self.store.kickoff(run_id)

@@ -73,4 +73,4 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
                            "schemas": {"Error": {"type": "object", "required": ["error", "code"], "properties": {
                                "error": {"type": "string"}, "code": {"type": "string"}, "hint": {"type": "string"},
                                "problems": {"type": "array"}, "details": {"type": "object"}}},
-                               **{f"{name}.inputs": inputs_schema(c) for name, c in catalog.crews.items()}}}}
+                               **{f"{name}.inputs": inputs_schema(c) for name, c in {**catalog.crews, **catalog.flows}.items()}}}}

@@ -72,7 +72,8 @@ async def health(request: Request) -> Response:
 async def list_crews(request: Request) -> Response:
     found = catalog(request)
     invalid = {name: [p.render() for p in problems] for name, problems in found.broken.items()}
-    return answer(request, {"crews": [describe(c) for c in found.crews.values()], "invalid": invalid})
+    return answer(request, {"crews": [describe(c) for c in found.crews.values()],
+                            "flows": [describe(f) for f in found.flows.values()], "invalid": invalid})
 
 
 async def crew_inputs(request: Request) -> Response:
@@ -97,7 +98,8 @@ async def kickoff(request: Request) -> Response:
         raise ApiError(422, "invalid_webhooks", str(exc)) from None
     # on the event loop, not in the thread pool: the write takes about a millisecond (WAL, no fsync, its own
     # connection), and a hop to a thread and back can wait for the GIL longer than that under load
-    run_id = kickoffs(request).kickoff(name, values, webhooks=urls, meta=body.get("meta"))
+    run_id = kickoffs(request).kickoff(name, values, webhooks=urls, meta=body.get("meta"),
+                                       flow=catalog(request).is_flow(name))
     if urls:
         request.app.state.webhooks.follow(run_id)
     return answer(request, {"kickoff_id": run_id})
@@ -108,7 +110,12 @@ async def crew_status(request: Request) -> Response:
     run = await _run(request, request.path_params["kickoff_id"], crew=name)
     tasks = await run_in_threadpool(store(request).tasks, run["id"])
     gates = await run_in_threadpool(store(request).approvals, run["id"])
-    return answer(request, status_of(run, tasks, gates))
+    found = status_of(run, tasks, gates)
+    if run["kind"] == "flow":  # rolecall's own addition: the steps taken so far, each with its crew run
+        steps = await run_in_threadpool(store(request).steps, run["id"])
+        found["steps"] = [{"method": s["method"], "round": s["round"], "status": s["status"], "label": s["label"],
+                           "crew_run": s["child_run"]} for s in steps]
+    return answer(request, found)
 
 
 async def crew_resume(request: Request) -> Response:
