@@ -68,9 +68,10 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
             paths[f"/{path}"] = {m: {**op, "parameters": [p for p in op["parameters"] if p["name"] != "name"],
                                      "summary": op["summary"] + f" (crew {catalog.only})"}
                                  for m, op in paths[f"/crews/{{name}}/{path}"].items()}
+    served = {**catalog.crews, **catalog.flows}
     return {"openapi": "3.1.0", "info": {"title": "rolecall serve", "version": "1"}, "paths": paths,
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                            "schemas": {"Error": {"type": "object", "required": ["error", "code"], "properties": {
                                "error": {"type": "string"}, "code": {"type": "string"}, "hint": {"type": "string"},
                                "problems": {"type": "array"}, "details": {"type": "object"}}},
-                               **{f"{name}.inputs": inputs_schema(c) for name, c in {**catalog.crews, **catalog.flows}.items()}}}}
+                               **{f"{name}.inputs": inputs_schema(c) for name, c in served.items()}}}}
