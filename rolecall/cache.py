@@ -75,12 +75,12 @@ def _key(project: Project, package: CrewPackage) -> str:
     # model's or embedder's client package is installed, so such an entry must not outlive it
     installed = ",".join(str(mtime_ns(entry)) for entry in sys.path
                          if entry.endswith(("site-packages", "dist-packages")))
-    digest = hashlib.sha256(f"format {FORMAT}\n{_code()}\n{_crewai_tools()}\n{installed}\n".encode())
+    digest = hashlib.sha256(f"format {FORMAT}\n{code_version()}\n{_crewai_tools()}\n{installed}\n".encode())
     for label, root in (("crew", package.path), ("tools", project.tools_dir)):
         for file in _files(root):
-            digest.update(f"{label}:{file.relative_to(root)}\n".encode() + _stamp(file))
+            digest.update(f"{label}:{file.relative_to(root)}\n".encode() + file_stamp(file))
     llm_yaml = project.config_dir / "llm.yaml"
-    digest.update(b"llm.yaml\n" + (_stamp(llm_yaml) if llm_yaml.is_file() else b"-"))
+    digest.update(b"llm.yaml\n" + (file_stamp(llm_yaml) if llm_yaml.is_file() else b"-"))
     return digest.hexdigest()
 
 
@@ -94,7 +94,7 @@ def _files(root: Path) -> Iterator[Path]:
             yield Path(folder, name)
 
 
-def _stamp(file: Path) -> bytes:
+def file_stamp(file: Path) -> bytes:
     try:
         info = file.stat()
     except OSError:
@@ -115,7 +115,7 @@ def _content(file: str, size: int, mtime_ns: int) -> bytes:
 
 
 @cache
-def _code() -> str:
+def code_version() -> str:
     """rolecall's own source, by size and modification time: any edit or upgrade starts afresh."""
     from . import __version__
     here = Path(__file__).parent
@@ -168,25 +168,34 @@ class _Recording(Mapping[str, str]):
 
 
 def _read(file: Path, key: str, env: Mapping[str, str]) -> Checked | None:
-    try:
-        entry = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if entry.get("key") != key or any(bool(env.get(n)) != was for n, was in entry.get("env", {}).items()):
+    entry = read_entry(file, key)
+    if entry is None or any(bool(env.get(n)) != was for n, was in entry.get("env", {}).items()):
         return None
     try:
         outline = CrewOutline.from_data(entry["outline"]) if entry["outline"] is not None else None
-        problems = [Problem(**{**p, "file": Path(p["file"]) if p["file"] else None}) for p in entry["problems"]]
+        problems = problems_from_data(entry["problems"])
     except (KeyError, TypeError):  # an entry from another shape of these classes
         return None
     return Checked(outline, problems)
 
 
 def _write(file: Path, key: str, result: Checked, consulted: dict[str, bool]) -> None:
-    entry = {"key": key, "env": consulted, "outline": result.outline.to_data() if result.outline else None,
-             "problems": [{"message": p.message, "file": str(p.file) if p.file else None, "line": p.line,
-                           "path": p.path, "hint": p.hint, "severity": p.severity, "column": p.column}
-                          for p in result.problems]}
+    write_entry(file, {"key": key, "env": consulted, "outline": result.outline.to_data() if result.outline else None,
+                       "problems": problems_to_data(result.problems)})
+
+
+# --- entries, shared with flow_cache.py -------------------------------------------------------
+
+def read_entry(file: Path, key: str) -> dict[str, Any] | None:
+    """The entry in ``file`` if it was written for ``key``."""
+    try:
+        entry = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return entry if isinstance(entry, dict) and entry.get("key") == key else None
+
+
+def write_entry(file: Path, entry: dict[str, Any]) -> None:
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         temporary = file.with_suffix(f".{os.getpid()}.tmp")
@@ -194,3 +203,12 @@ def _write(file: Path, key: str, result: Checked, consulted: dict[str, bool]) ->
         os.replace(temporary, file)  # readers see the old entry or the new one, never half of one
     except OSError:
         pass
+
+
+def problems_to_data(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [{"message": p.message, "file": str(p.file) if p.file else None, "line": p.line, "path": p.path,
+             "hint": p.hint, "severity": p.severity, "column": p.column} for p in problems]
+
+
+def problems_from_data(data: list[dict[str, Any]]) -> list[Problem]:
+    return [Problem(**{**p, "file": Path(p["file"]) if p["file"] else None}) for p in data]

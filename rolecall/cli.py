@@ -334,13 +334,13 @@ def _flow_named(project: Project, name: str, crews: Mapping[str, CrewPackage] | 
 
 
 def _flow_rows(project: Project, problems: list[Problem]) -> list[tuple[str, ...]]:
+    from .flow_cache import checked_flow
     from .flow_package import discover_flows
-    from .flow_validate import validate_flow
     flows, found = discover_flows(project)
     problems += found
     rows: list[tuple[str, ...]] = []
     for name, package in flows.items():
-        outline = validate_flow(project, package).outline
+        outline = checked_flow(project, package).outline
         if outline is None:
             rows.append((name, "-", "-", f"INVALID: run `python main.py validate {name}`"))
             continue
@@ -356,15 +356,15 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 
 def _validate_flows(project: Project, flows: list[FlowPackage] | None, problems: list[Problem]) -> int:
     """Validate the flows named (every flow when None); how many are invalid."""
+    from .flow_cache import checked_flow
     from .flow_package import discover_flows
-    from .flow_validate import validate_flow
     if flows is None:
         found, more = discover_flows(project)
         flows, problems[:] = list(found.values()), problems + more
     failed = 0
     seen = set(problems)
     for package in flows:
-        result = validate_flow(project, package)
+        result = checked_flow(project, package)
         problems += [p for p in result.problems if p not in seen]  # a crew shared by flows: its problems once
         seen.update(result.problems)
         failed += not result.ok

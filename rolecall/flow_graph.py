@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .flow_spec import TEMPLATE, condition_names
+from .problem import Problem
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,18 @@ class FlowOutline:
         methods = {k: MethodOutline(**v) for k, v in data["methods"].items()}
         return cls(data["name"], data["title"], Path(data["file"]), data["description"], dict(data["state"]),
                    methods, data.get("fingerprint", ""))
+
+
+@dataclass(frozen=True)
+class FlowCheck:
+    """What validating a flow found: its outline, or None when it has errors, and every problem."""
+
+    outline: FlowOutline | None
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return self.outline is not None
 
 
 def order(flow: FlowOutline) -> list[str]:

@@ -10,13 +10,12 @@ crewai is not imported.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .cache import checked
 from .discover import CrewPackage, discover, is_crew_dir
-from .flow_graph import FlowOutline, MethodOutline
+from .flow_graph import FlowCheck, FlowOutline, MethodOutline
 from .flow_inline import AGENT_INPUT, agent_document, crew_document, materialize, relocated
 from .flow_package import FlowPackage
 from .flow_spec import (
@@ -42,16 +41,6 @@ from .problem import Problem, did_you_mean, only_errors
 from .project import Project
 
 JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
-
-
-@dataclass(frozen=True)
-class FlowCheck:
-    outline: FlowOutline | None  # None when the flow has errors
-    problems: list[Problem]
-
-    @property
-    def ok(self) -> bool:
-        return self.outline is not None
 
 
 def validate_flow(project: Project, package: FlowPackage) -> FlowCheck:

@@ -86,6 +86,50 @@ def test_list_validate_and_plan_do_not_import_crewai() -> None:
     assert out.stdout.strip().splitlines()[-1] == "CLEAN [0, 0, 0]"
 
 
+def test_a_warm_list_of_crews_and_flows_does_not_even_import_pydantic() -> None:
+    code = ("import sys; from rolecall.cli import main; main(['list']); "
+            "print('PYDANTIC' if 'pydantic' in sys.modules else 'CLEAN')")
+    for expected in (None, "CLEAN"):  # the first fills the caches (or finds them filled)
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+        if expected:
+            assert out.stdout.strip().splitlines()[-1] == expected
+
+
+def test_a_cached_flow_is_checked_again_when_it_or_a_crew_it_runs_changes(tmp_project: Project,
+                                                                          capsys: pytest.CaptureFixture[str],
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    write_files(tmp_project.root, {
+        "crews/helper/config/agents.yaml": "a:\n  role: A\n  goal: Help\n  backstory: Kind.\n",
+        "crews/helper/config/tasks.yaml": "t:\n  description: Help with {topic}\n  expected_output: Help\n"
+                                          "  agent: a\n",
+        "crews/helper/crew.yaml": "inputs:\n  topic: {default: tides}\n",
+        "flows/helping.yaml": "schema: crewai.flow/v1\nname: Helping\nmethods:\n  go:\n    start: true\n"
+                              "    do: {call: crew, from_declaration: helper, inputs: {topic: moons}}\n"})
+    assert main(["validate", "--all"], tmp_project.root) == 0
+    entry = tmp_project.root / ".rolecall-cache" / "validation" / "flows" / "helping.json"
+    assert entry.is_file()
+    # the crew it runs loses the input the flow gives it: the flow is wrong now, whatever the cache holds
+    write_files(tmp_project.root, {"crews/helper/crew.yaml": "inputs:\n  subject: {default: tides}\n",
+                                   "crews/helper/config/tasks.yaml": "t:\n  description: Help with {subject}\n"
+                                                                     "  expected_output: Help\n  agent: a\n"})
+    capsys.readouterr()
+    assert main(["validate", "--all"], tmp_project.root) == 2
+    assert "methods.go.do.inputs.topic: crew 'helper' has no input 'topic'" in capsys.readouterr().err
+    write_files(tmp_project.root, {"flows/helping.yaml": "schema: crewai.flow/v1\nname: Helping\nmethods:\n"
+                                   "  go:\n    start: true\n    do: {call: crew, from_declaration: helper, "
+                                   "inputs: {subject: moons}}\n"})
+    assert main(["validate", "--all"], tmp_project.root) == 0
+    # a key its crew's tool needs: the crew's own cache entry notices, and so the flow's does
+    write_files(tmp_project.root, {"crews/helper/config/agents.yaml": "a:\n  role: A\n  goal: Help\n"
+                                   "  backstory: Kind.\n  tools: [SerperDevTool]\n"})
+    monkeypatch.setenv("SERPER_API_KEY", "serper-test-key")
+    assert main(["validate", "--all"], tmp_project.root) == 0
+    monkeypatch.delenv("SERPER_API_KEY")
+    capsys.readouterr()
+    assert main(["list"], tmp_project.root) == 0
+    assert "INVALID: run `python main.py validate helping`" in capsys.readouterr().out
+
+
 def test_plan_shows_the_graph_with_inputs_filled_in(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "trip_flow", "-i", "destination=LIS", "-i", "travellers=3"], REPO) == 0
     out = capsys.readouterr().out

@@ -14,10 +14,10 @@ from typing import Any
 from ..cache import checked
 from ..discover import discover
 from ..errors import ConfigError, InputError
+from ..flow_cache import checked_flow
 from ..flow_graph import FlowOutline
 from ..flow_inputs import flow_values
 from ..flow_package import discover_flows
-from ..flow_validate import validate_flow
 from ..inputs import bind
 from ..outline import CrewOutline, InputOutline
 from ..problem import Problem, did_you_mean
@@ -119,7 +119,7 @@ def _flows(project: Project, broken: dict[str, list[Problem]]) -> dict[str, Serv
     packages, _ = discover_flows(project)
     served: dict[str, ServedFlow] = {}
     for name, package in packages.items():
-        check = validate_flow(project, package)
+        check = checked_flow(project, package)
         if check.outline is None:
             broken[name] = check.problems
         else:
