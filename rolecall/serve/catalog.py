@@ -75,7 +75,7 @@ class Catalog:
         return cls(crews, broken, only, {} if only else _flows(project, broken))
 
     def is_flow(self, name: str) -> bool:
-        return name in self.flows
+        return name in self.flows and name not in self.crews  # a crew's name wins, as on the command line
 
     def crew(self, name: str) -> CrewOutline | ServedFlow:
         """The crew (or flow) called ``name``; ``ConfigError`` (unknown, or invalid) names what to do instead."""
