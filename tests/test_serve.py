@@ -451,7 +451,8 @@ print(tool._run(prompt="ignored"))
 # --- workers and restarts ----------------------------------------------------------------------
 
 def test_a_worker_killed_mid_run_is_replaced_and_the_server_keeps_answering(server: Server):
-    run_id = kickoff(server, "research_report")
+    # six model calls of 0.2 s: after the first, a second or so is left to kill the worker mid-run
+    run_id = kickoff(server, "research_report_managed")
     running = server.wait_for(run_id, lambda r: r["run"]["status"] == "running" and r["model_calls"])
     os.kill(running["run"]["pid"], signal.SIGKILL)
     assert server.get("/crews").status_code == 200

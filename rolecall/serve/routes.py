@@ -140,6 +140,9 @@ async def crew_resume(request: Request) -> Response:
         raise InputError(Problem("a rejection needs human_feedback",
                                  hint="say what to change; the task is redone with it"))
 
+    # what the run shows now goes to its webhooks first: a task redone after a rejection overwrites its row
+    await request.app.state.webhooks.settle(run["id"])
+
     def decided() -> Any:
         with _deciding:
             return decide_run(store(request), run, approve, (feedback or None), task or None)

@@ -4,7 +4,8 @@ Each body is ``{"kind", "delivery", "kickoff_id", "crew", "data", "meta"}`` with
 ``meta`` echoed back; ``delivery`` names the change, so a receiver can drop a repeat. A delivery
 is retried with exponential backoff; every delivery and every final failure is recorded with
 the run (events ``webhook_delivered`` / ``webhook_failed``), so ``GET /runs/{id}`` shows what
-the receiver was sent. Deliveries of one run go in order, and each is made once: its key is
+the receiver was sent. Deliveries of one run go in the order they are seen (those taken just
+before a decision are sent beside the watcher's, not behind it), and each is made once: its key is
 recorded with it, so a resumed run or a restarted server (which goes on watching) sends only
 what was not sent yet; only a delivery in flight when the server was killed, received but not
 yet recorded, is sent again (at least once, never lost).
@@ -76,6 +77,9 @@ class Webhooks:
         self._post = post or _post
         self._following: dict[str, asyncio.Task[None]] = {}
         self._resumed: set[str] = set()
+        self._sent: dict[str, set[str]] = {}  # per run: the deliveries made, shared by whoever delivers
+        self._locks: dict[str, asyncio.Lock] = {}  # per run: one pass over its changes at a time
+        self._settling: set[asyncio.Task[None]] = set()
 
     def follow(self, run_id: str, *, resuming: bool = False) -> None:
         """Send the run's changes to its webhooks until it ends or pauses (nothing to do for a run without
@@ -91,27 +95,37 @@ class Webhooks:
             for run_id in await run_in_threadpool(self.store.runs_with_status, status):
                 self.follow(run_id)
 
+    async def settle(self, run_id: str) -> None:
+        """Deliver what the run's store shows now and no webhook has carried yet; called before a decision
+        lets the run go on. A task redone after a rejection overwrites its row: a watcher that had not
+        looked since the task was done would never see that first completion."""
+        kickoff = await run_in_threadpool(self.store.kickoff, run_id)
+        if kickoff and kickoff["webhooks"]:
+            due = await self._due(run_id, kickoff, RunWatch(self.store, run_id))
+            if due:  # taken now, sent in the background: a slow receiver must not hold up the decision
+                task = asyncio.get_running_loop().create_task(self._send_all(run_id, due))
+                self._settling.add(task)
+                task.add_done_callback(self._settling.discard)
+
+    async def _send_all(self, run_id: str, due: list[tuple[str, str, str, Any]]) -> None:
+        for kind, key, url, body in due:
+            await self._deliver(run_id, kind, key, url, body)
+
     async def stop(self) -> None:
-        for task in self._following.values():
+        tasks = [*self._following.values(), *self._settling]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._following.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self, run_id: str, resuming: bool) -> None:
         kickoff = await run_in_threadpool(self.store.kickoff, run_id)
         if not kickoff or not kickoff["webhooks"]:
             self._following.pop(run_id, None)
             return
-        urls, watch = kickoff["webhooks"], RunWatch(self.store, run_id)
-        sent = await run_in_threadpool(self._sent, run_id)
+        watch = RunWatch(self.store, run_id)
         try:
             while True:
-                for change in await run_in_threadpool(watch.changes):
-                    for kind, key, data in deliveries(change):
-                        if kind in urls and key not in sent:
-                            sent.add(key)
-                            await self._deliver(run_id, kind, key, urls[kind], {
-                                "kind": kind, "delivery": key, "kickoff_id": run_id, "crew": kickoff["crew"],
-                                "data": data, "meta": kickoff["meta"]})
+                await self._pass(run_id, kickoff, watch)
                 if run_id in self._resumed:
                     self._resumed.discard(run_id)
                     resuming = True
@@ -125,7 +139,27 @@ class Webhooks:
         finally:
             self._following.pop(run_id, None)
 
-    def _sent(self, run_id: str) -> set[str]:
+    async def _pass(self, run_id: str, kickoff: dict[str, Any], watch: RunWatch) -> None:
+        """Send each change ``watch`` sees now that no delivery carried yet."""
+        await self._send_all(run_id, await self._due(run_id, kickoff, watch))
+
+    async def _due(self, run_id: str, kickoff: dict[str, Any], watch: RunWatch) -> list[tuple[str, str, str, Any]]:
+        """What ``watch`` sees now and no delivery carries yet, each marked as carried (by the caller)."""
+        urls, due = kickoff["webhooks"], []
+        async with self._locks.setdefault(run_id, asyncio.Lock()):  # two lookers never take the same change
+            if run_id not in self._sent:
+                self._sent[run_id] = await run_in_threadpool(self._delivered, run_id)
+            sent = self._sent[run_id]
+            for change in await run_in_threadpool(watch.changes):
+                for kind, key, data in deliveries(change):
+                    if kind in urls and key not in sent:
+                        sent.add(key)
+                        due.append((kind, key, urls[kind], {
+                            "kind": kind, "delivery": key, "kickoff_id": run_id, "crew": kickoff["crew"],
+                            "data": data, "meta": kickoff["meta"]}))
+        return due
+
+    def _delivered(self, run_id: str) -> set[str]:
         """Keys of the deliveries already made (or given up on) for this run, by this server or an earlier one."""
         return {json.loads(e["detail"]).get("key", "") for e in self.store.events(run_id)
                 if e["kind"] in ("webhook_delivered", "webhook_failed") and e["detail"]}
