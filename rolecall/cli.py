@@ -75,7 +75,7 @@ def cmd_list(project: Project, args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=False)) + "  " + row[4])
-    flows = _flow_rows(project, problems)
+    flows = _flow_rows(project, crews, problems)
     if flows:
         print()
         _print_table([("FLOW", "METHODS", "CREWS", "DESCRIPTION"), *flows])
@@ -100,7 +100,7 @@ def cmd_validate(project: Project, args: argparse.Namespace) -> int:
     flows = [f for f in named.values() if f] if args.crews else None
     names = [n for n, flow in named.items() if flow is None]
     packages: list[CrewPackage] = [find(project, name) for name in names] if args.crews else list(crews.values())
-    failed = _validate_flows(project, flows, problems)
+    failed = _validate_flows(project, crews, flows, problems)
     for package in packages:
         result = checked(project, package)
         problems += result.problems
@@ -333,14 +333,14 @@ def _flow_named(project: Project, name: str, crews: Mapping[str, CrewPackage] | 
     return find_flow(project, name)
 
 
-def _flow_rows(project: Project, problems: list[Problem]) -> list[tuple[str, ...]]:
+def _flow_rows(project: Project, crews: dict[str, CrewPackage], problems: list[Problem]) -> list[tuple[str, ...]]:
     from .flow_cache import checked_flow
     from .flow_package import discover_flows
     flows, found = discover_flows(project)
     problems += found
     rows: list[tuple[str, ...]] = []
     for name, package in flows.items():
-        outline = checked_flow(project, package).outline
+        outline = checked_flow(project, package, crews).outline
         if outline is None:
             rows.append((name, "-", "-", f"INVALID: run `python main.py validate {name}`"))
             continue
@@ -354,7 +354,8 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=False)) + "  " + row[-1])
 
 
-def _validate_flows(project: Project, flows: list[FlowPackage] | None, problems: list[Problem]) -> int:
+def _validate_flows(project: Project, crews: dict[str, CrewPackage], flows: list[FlowPackage] | None,
+                    problems: list[Problem]) -> int:
     """Validate the flows named (every flow when None); how many are invalid."""
     from .flow_cache import checked_flow
     from .flow_package import discover_flows
@@ -364,7 +365,7 @@ def _validate_flows(project: Project, flows: list[FlowPackage] | None, problems:
     failed = 0
     seen = set(problems)
     for package in flows:
-        result = checked_flow(project, package)
+        result = checked_flow(project, package, crews)
         problems += [p for p in result.problems if p not in seen]  # a crew shared by flows: its problems once
         seen.update(result.problems)
         failed += not result.ok

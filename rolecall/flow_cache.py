@@ -26,17 +26,18 @@ from .cache import (
     read_entry,
     write_entry,
 )
-from .discover import CrewPackage, discover, find
+from .discover import CrewPackage, find
 from .errors import ConfigError
 from .flow_graph import FlowCheck, FlowOutline
 from .flow_package import FlowPackage
 from .project import Project
 
 
-def checked_flow(project: Project, package: FlowPackage) -> FlowCheck:
-    """The flow's outline and problems, from the cache when nothing it depends on changed."""
+def checked_flow(project: Project, package: FlowPackage, crews: dict[str, CrewPackage]) -> FlowCheck:
+    """The flow's outline and problems, from the cache when nothing it depends on changed.
+
+    ``crews``: the project's crews (``discover``), found once by the caller for all its flows."""
     file = project.root / ".rolecall-cache" / "validation" / "flows" / f"{package.name}.json"
-    crews = discover(project)[0]
     key = _key(project, package, crews)
     found = _read(project, file, key, crews)
     if found is not None:

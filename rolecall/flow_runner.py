@@ -35,7 +35,7 @@ from .llm.profiles import choose
 from .problem import Problem
 from .record import Listener
 from .result import PendingApproval, RunResult
-from .runner import new_run_id, resume_run, start_run
+from .runner import claimed_run_id, resume_run, start_run
 from .status import ApprovalStatus, GateMode, RunStatus, TaskStatus
 from .store import Row
 
@@ -73,10 +73,7 @@ def start_flow(context: RunContext, flow: FlowOutline, values: Mapping[str, Any]
 
     ``run_id``: an id chosen beforehand (serve queues the run before a worker starts it)."""
     profile, reason = choose(context.llm_config, llm, context.env)
-    existing = context.store.run(run_id) if run_id is not None else None
-    if existing is not None and (existing["id"] != run_id or existing["status"] != RunStatus.QUEUED):
-        raise RunStateError(Problem(f"a run '{run_id}' exists already", hint="resume it, or start a new run"))
-    run_id = run_id or new_run_id(flow.name)
+    run_id = claimed_run_id(context.store, run_id, flow.name)
     # a flow outside flows/ is recorded by its path, so that resume finds it again
     ref = flow.name if flow.file.is_relative_to(context.project.flows_dir.resolve()) else str(flow.file)
     context.store.create_run(id=run_id, crew=ref, kind="flow", inputs=dict(values), profile=profile,

@@ -29,7 +29,7 @@ from .record import Listener, Recorder
 from .repeats import forget_last_call
 from .result import PendingApproval, RunResult
 from .status import ApprovalStatus, GateMode, RunStatus, TaskStatus
-from .store import Row
+from .store import Row, RunStore
 
 # A flow starts crews side by side in one process; building crewai objects (and the pydantic models
 # and tool modules behind them, made on first use) from two threads at once is not safe, so
@@ -44,6 +44,15 @@ def new_run_id(crew: str) -> str:
     return f"{datetime.now():%Y%m%d-%H%M%S}-{crew}-{secrets.token_hex(2)}"
 
 
+def claimed_run_id(store: RunStore, run_id: str | None, name: str) -> str:
+    """The id a new run of ``name`` is recorded under: ``run_id`` if chosen beforehand (free, or a run that
+    serve queued and this start takes over), else a new one."""
+    existing = store.run(run_id) if run_id is not None else None
+    if existing is not None and (existing["id"] != run_id or existing["status"] != RunStatus.QUEUED):
+        raise RunStateError(Problem(f"a run '{run_id}' exists already", hint="resume it, or start a new run"))
+    return run_id or new_run_id(name)
+
+
 def start_run(context: RunContext, crew: CrewDefinition, values: Mapping[str, Any], llm: str | None = None, *,
               max_cost: float | None = None, approve_all: bool = False,
               listener: Listener | None = None, run_id: str | None = None,
@@ -54,10 +63,7 @@ def start_run(context: RunContext, crew: CrewDefinition, values: Mapping[str, An
     ``parent_run``: the flow run this crew run is a step of.
     """
     profile, reason = choose(context.llm_config, llm, context.env)
-    existing = context.store.run(run_id) if run_id is not None else None
-    if existing is not None and (existing["id"] != run_id or existing["status"] != RunStatus.QUEUED):
-        raise RunStateError(Problem(f"a run '{run_id}' exists already", hint="resume it, or start a new run"))
-    run_id = run_id or new_run_id(crew.name)
+    run_id = claimed_run_id(context.store, run_id, crew.name)
     cap = max_cost if max_cost is not None else (crew.spec.budget.max_cost if crew.spec.budget else None)
     context.store.create_run(id=run_id, crew=crew.name, inputs=dict(values), profile=profile,
                              crew_hash=crew.package.fingerprint(), max_cost=cap,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cache import checked
-from ..discover import discover
+from ..discover import CrewPackage, discover
 from ..errors import ConfigError, InputError
 from ..flow_cache import checked_flow
 from ..flow_graph import FlowOutline
@@ -72,7 +72,7 @@ class Catalog:
                 crews[name] = result.outline
         if only is not None and only in broken:
             raise ConfigError(broken[only])
-        return cls(crews, broken, only, {} if only else _flows(project, broken))
+        return cls(crews, broken, only, {} if only else _flows(project, packages, broken))
 
     def is_flow(self, name: str) -> bool:
         return name in self.flows and name not in self.crews  # a crew's name wins, as on the command line
@@ -115,11 +115,11 @@ class Catalog:
         return [i.name for i in crew.inputs if i.default is None and i.name not in given]
 
 
-def _flows(project: Project, broken: dict[str, list[Problem]]) -> dict[str, ServedFlow]:
-    packages, _ = discover_flows(project)
+def _flows(project: Project, crews: dict[str, CrewPackage], broken: dict[str, list[Problem]]) -> dict[str, ServedFlow]:
+    flows, _ = discover_flows(project)
     served: dict[str, ServedFlow] = {}
-    for name, package in packages.items():
-        check = checked_flow(project, package)
+    for name, package in flows.items():
+        check = checked_flow(project, package, crews)
         if check.outline is None:
             broken[name] = check.problems
         else:

@@ -7,11 +7,12 @@ built on it, so they agree with the store (and with each other) by construction.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..status import RunStatus
-from ..store import RunStore
+from ..store import Row, RunStore
 
 _QUIET_EVENTS = ("webhook_delivered", "webhook_failed")  # the watcher's own records, not the run's
 
@@ -29,9 +30,9 @@ class RunWatch:
     status: str | None = None
     # key -> (status, agent, end): a task redone between two looks (rejected, run again, waiting again)
     # ends at another time, so it is news even when its status reads the same
-    tasks: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
-    approvals: dict[tuple[str, str], str] = field(default_factory=dict)
-    steps: dict[int, tuple[str, str | None, str | None]] = field(default_factory=dict)  # seq -> status, child, label
+    tasks: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
+    approvals: dict[Any, tuple[Any, ...]] = field(default_factory=dict)  # (task, mode) -> (status,)
+    steps: dict[Any, tuple[Any, ...]] = field(default_factory=dict)  # a flow step's seq -> status, child, label
     last: dict[str, int] = field(default_factory=dict)  # table -> last id reported
     tokens: int = 0
     calls: int = 0
@@ -55,26 +56,16 @@ class RunWatch:
         return found
 
     def _tasks(self) -> list[Change]:
-        found = []
-        for row in self.store.tasks(self.run_id):
-            now = (row["status"], row["agent"], row["finished_at"])
-            if self.tasks.get(row["key"]) != now:
-                self.tasks[row["key"]] = now
-                found.append(Change("task", {"task": row["key"], "status": row["status"], "agent": row["agent"],
-                                             "output": row["output"] if row["status"] != "running" else None,
-                                             "finished_at": row["finished_at"]}))
-        return found
+        rows = _fresh(self.tasks, self.store.tasks(self.run_id), lambda r: r["key"], ("status", "agent", "finished_at"))
+        return [Change("task", {"task": row["key"], "status": row["status"], "agent": row["agent"],
+                                "output": row["output"] if row["status"] != "running" else None,
+                                "finished_at": row["finished_at"]}) for row in rows]
 
     def _steps(self) -> list[Change]:
-        found = []
-        for row in self.store.steps(self.run_id):
-            now = (row["status"], row["child_run"], row["label"])
-            if self.steps.get(row["seq"]) != now:
-                self.steps[row["seq"]] = now
-                found.append(Change("flow_step", {"seq": row["seq"], "method": row["method"], "round": row["round"],
-                                             "status": row["status"], "label": row["label"],
-                                             "child_run": row["child_run"], "error": row["error"]}))
-        return found
+        rows = _fresh(self.steps, self.store.steps(self.run_id), lambda r: r["seq"], ("status", "child_run", "label"))
+        return [Change("flow_step", {"seq": row["seq"], "method": row["method"], "round": row["round"],
+                                     "status": row["status"], "label": row["label"], "child_run": row["child_run"],
+                                     "error": row["error"]}) for row in rows]
 
     def _calls(self) -> list[Change]:
         found = []
@@ -102,17 +93,24 @@ class RunWatch:
         return found
 
     def _approvals(self) -> list[Change]:
-        found = []
-        for row in self.store.approvals(self.run_id):
-            key = (row["task"], row["mode"])
-            if self.approvals.get(key) != row["status"]:
-                self.approvals[key] = row["status"]
-                found.append(Change("approval", {"task": row["task"], "mode": row["mode"], "status": row["status"],
-                                                 "content": row["content"], "reason": row["reason"]}))
-        return found
+        rows = _fresh(self.approvals, self.store.approvals(self.run_id), lambda r: (r["task"], r["mode"]), ("status",))
+        return [Change("approval", {"task": row["task"], "mode": row["mode"], "status": row["status"],
+                                    "content": row["content"], "reason": row["reason"]}) for row in rows]
 
     def _new(self, table: str, *, family: bool = False) -> list[dict[str, Any]]:
         rows = self.store.since(table, self.run_id, self.last.get(table, 0), family=family)
         if rows:
             self.last[table] = rows[-1]["id"]
         return rows
+
+
+def _fresh(seen: dict[Any, tuple[Any, ...]], rows: list[Row], key: Callable[[Row], Any],
+           fields: tuple[str, ...]) -> list[Row]:
+    """The rows whose ``fields`` differ from what was last reported for their key; ``seen`` is updated."""
+    fresh = []
+    for row in rows:
+        now = tuple(row[f] for f in fields)
+        if seen.get(key(row)) != now:
+            seen[key(row)] = now
+            fresh.append(row)
+    return fresh
