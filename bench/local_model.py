@@ -96,7 +96,7 @@ def throughput(rounds: int, tokens: int) -> None:
     raw.close()
 
 
-def crews() -> None:
+def crews(topic: str | None) -> None:
     from rolecall import api
     from rolecall.llm.local import local_llm
     started = time.perf_counter()
@@ -108,13 +108,13 @@ def crews() -> None:
             crew = api.load_crew(name, project, llm="local")
             before = load()
             started = time.perf_counter()
-            result = api.run(crew, {"topic": "solar storage", "current_year": 2026}, llm="local", project=project)
+            result = api.run(crew, {"topic": topic} if topic else {}, llm="local", project=project)
             wall = time.perf_counter() - started
             prompt = sum(c.prompt_tokens for c in result.model_calls)
             completion = sum(c.completion_tokens for c in result.model_calls)
             tools = [c.tool for c in result.tool_calls if c.tool not in ("Delegate work to coworker",
                                                                          "Ask question to coworker")]
-            print(f"{name}: {result.status} in {wall:.1f}s (goal <= {goal:.0f}s; {before} -> {load()})")
+            print(f"{name} (topic {topic or crew.inputs['topic'].default!r}): {result.status} in {wall:.1f}s (goal <= {goal:.0f}s; {before} -> {load()})")
             print(f"  {len(result.model_calls)} model calls, {prompt} prompt + {completion} completion tokens; "
                   f"tool uses: {tools or 'none'}; delegations: "
                   f"{[(d.task, d.coworker) for d in result.delegations] or 'none'}")
@@ -131,13 +131,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--skip-crews", action="store_true")
+    parser.add_argument("--topic", help="the crews' topic input (default: the one crew.yaml gives)")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, {load()}")
     if not args.skip_throughput:
         throughput(args.rounds, args.tokens)
     if not args.skip_crews:
-        crews()
+        crews(args.topic)
     return 0
 
 

@@ -20,7 +20,8 @@ from ..problem import Problem
 
 PROMPT = "Say hello to the team in one short sentence, please. " * 6  # a batch, not one token
 REBUILD = ("rebuild llama-cpp-python without the instructions this machine refuses: "
-           "rm -rf .rolecall-cache/wheels .venv/.installed && make install (it builds for x86-64-v3: AVX2, FMA)")
+           "rm -rf .rolecall-cache/wheels .venv/.installed && make install (it builds for the instruction sets "
+           "this CPU reports: AVX2 and FMA, AVX-512 where present, never AMX)")
 
 
 def require_working_build(model: Path, cache: Path) -> None:
