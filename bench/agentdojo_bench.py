@@ -144,6 +144,8 @@ def replay(args: argparse.Namespace) -> None:
 def local(args: argparse.Namespace) -> None:
     suite_name = args.suite[0] if args.suite else "banking"
     tasks = [t for t in bridge.suites()[suite_name].user_tasks.values() if not idle_passes(suite_name, t)]
+    if args.task:
+        tasks = [t for t in tasks if t.ID in args.task or t.ID.removeprefix("user_task_") in args.task]
     if args.limit:
         tasks = tasks[: args.limit]
     load = os.getloadavg()
@@ -198,6 +200,7 @@ def main() -> None:
     loc = sub.add_parser("local", help="the local model on the tasks an idle agent fails")
     loc.add_argument("--llm", default="local")
     loc.add_argument("--limit", type=int, default=0)
+    loc.add_argument("--task", action="append", help="only this task (an id such as user_task_13, or 13)")
     loc.add_argument("--max-iter", type=int, default=6)
     for p in (rep, loc):
         p.add_argument("--suite", action="append", choices=["banking", "slack", "travel", "workspace"])

@@ -444,3 +444,14 @@ def test_the_tool_just_called_is_not_offered_again_straight_away() -> None:
     assert [t.name for t in not_again(tools[:1], called, final=True)] == []  # then the answer
     assert [t.name for t in not_again(tools[:1], called, final=False)] == ["search_knowledge"]  # never a dead end
     assert [t.name for t in not_again(tools, conversation(), final=True)] == ["search_knowledge", "flight_search"]
+
+
+def test_an_answer_that_asks_for_a_call_is_taken_as_one() -> None:
+    """After read_file, the 0.5B model wrote read_file again as text (not offered then), or said
+    "yes, another call" in words: both mean a call, which is then generated under the grammar."""
+    from rolecall.llm.native import meant_call
+    tools = tool_specs([SEARCH, FLIGHTS])
+    assert meant_call('```json\n{"name": "search_knowledge", "arguments": {"query": "x"}}\n```', tools)
+    assert meant_call("Yes, the request needs another tool call (an action). Call the next tool.", tools)
+    assert not meant_call("The balance is 1810. Nothing else is needed.", tools)
+    assert not meant_call('{"name": "send_money"}', tools)  # not one of this agent's tools

@@ -123,10 +123,18 @@ def parsed(text: str) -> list[ToolCall] | None:
     return [ToolCall(str(call.get("name") or ""), call["arguments"])]
 
 
+# how the 0.5B model echoed NEXT_STEP instead of acting on it ("Yes, the request needs another
+# tool call (an action, ...). Call the next tool."): 2 of 11 AgentDojo banking answers
+_ECHOES = ("needs another tool call", "need another tool call", "call the next tool")
+
+
 def meant_call(text: str, tools: list[ToolSpec]) -> bool:
-    """Whether an answer is really a call written as text: a JSON ``"name"`` of one of ``tools``."""
+    """Whether an answer really asks for a call: a call written as text (a JSON ``"name"`` of one
+    of ``tools``), or NEXT_STEP's question answered with "yes, another call" in words."""
     names = {sanitized(t.name) for t in tools}
-    return any(f'"name": "{name}"' in text or f'"name":"{name}"' in text for name in names)
+    lowered = text.lower()
+    return (any(f'"name": "{name}"' in text or f'"name":"{name}"' in text for name in names)
+            or any(echo in lowered for echo in _ECHOES))
 
 
 def tokens_text(openai_tools: list[Any] | None) -> str:
