@@ -447,11 +447,34 @@ def test_the_tool_just_called_is_not_offered_again_straight_away() -> None:
 
 
 def test_an_answer_that_asks_for_a_call_is_taken_as_one() -> None:
-    """After read_file, the 0.5B model wrote read_file again as text (not offered then), or said
-    "yes, another call" in words: both mean a call, which is then generated under the grammar."""
+    """The 0.5B model wrote its next call as answer text, or said "yes, another call" in words:
+    both mean a call, which is then generated under the grammar."""
     from rolecall.llm.native import meant_call
     tools = tool_specs([SEARCH, FLIGHTS])
     assert meant_call('```json\n{"name": "search_knowledge", "arguments": {"query": "x"}}\n```', tools)
     assert meant_call("Yes, the request needs another tool call (an action). Call the next tool.", tools)
     assert not meant_call("The balance is 1810. Nothing else is needed.", tools)
     assert not meant_call('{"name": "send_money"}', tools)  # not one of this agent's tools
+
+
+def test_a_tool_that_needs_a_number_waits_until_one_was_seen() -> None:
+    """"Refund GB29... for what they sent me": the amount is in the transaction history, so
+    send_money waits for a tool that looks it up; a number in the task is enough."""
+    from rolecall.llm.grounding import grounded
+
+    class Pay(BaseModel):
+        recipient: str
+        amount: float
+
+    class History(BaseModel):
+        n: int = 100
+    tools = tool_specs([Tool("send_money", Pay), Tool("get_most_recent_transactions", History)])
+    task = [{"role": "user", "content": "Please refund GB29NWBK60161331926819 for what they've sent me."}]
+    assert [t.name for t in grounded(tools, task)] == ["get_most_recent_transactions"]
+    seen = [*task, {"role": "tool", "name": "get_most_recent_transactions",
+                    "content": "- amount: 10.0\n  sender: GB29NWBK60161331926819"}]
+    assert [t.name for t in grounded(tools, seen)] == ["send_money", "get_most_recent_transactions"]
+    told = [{"role": "user", "content": "Send 12.00 to GB29NWBK60161331926819 on 2022-03-01."}]
+    assert [t.name for t in grounded(tools, told)] == ["send_money", "get_most_recent_transactions"]
+    dated = [{"role": "user", "content": "Pay GB29NWBK60161331926819 on 2022-03-01, see 'bill-2.txt'."}]
+    assert [t.name for t in grounded(tools, dated)] == ["get_most_recent_transactions"]  # no amount in a date

@@ -32,6 +32,7 @@ _SHAPES = {
 _KINDS = {"date": "date", "email": "email", "emails": "email", "url": "url", "link": "url",
           "file": "file", "filename": "file", "path": "file"}
 _DECIMAL = re.compile(r"^[-+]?\d+\.\d+$")  # an amount (5.29) is no recipient, user or id
+_NUMBER = re.compile(r"(?<![\w.\-/])\d+(?:[.,]\d+)*(?![\w\-/]|\.\w)")  # 12.00, 7; not in an IBAN or a date
 MAX_VALUES = 60
 
 
@@ -39,16 +40,19 @@ def grounded(tools: list[ToolSpec], messages: list[dict[str, Any]]) -> list[Tool
     """``tools`` with each identifier argument limited to the values the conversation holds.
 
     A tool that needs an identifier the conversation does not hold yet (``send_money`` before
-    any IBAN was seen) waits: the step calls another tool (``read_file`` of the bill named in
-    the task), whose answer may hold it. Only if every tool waits does none.
+    any IBAN was seen), or a number where it holds none (``send_money`` to the friend to refund,
+    before the amount they sent was looked up), waits: the step calls another tool (``read_file``
+    of the bill named in the task, the transaction history), whose answer may hold it. Only if
+    every tool waits does none.
     """
-    values = candidates(messages)
-    ready = [t for t in tools if t.coworkers or not _missing(t.schema, values)]
+    values, numbers = candidates(messages), holds_number(messages)
+    ready = [t for t in tools if t.coworkers or not _missing(t.schema, values, numbers)]
     return [replace(t, schema=_limited(t.schema, values)) if not t.coworkers else t for t in ready or tools]
 
 
-def _missing(schema: dict[str, Any], values: list[str]) -> list[str]:
-    """Required identifier arguments with no value of their kind in the conversation."""
+def _missing(schema: dict[str, Any], values: list[str], numbers: bool) -> list[str]:
+    """Required arguments the conversation holds nothing for: an identifier with no value of its
+    kind, or a number (an amount, an id) where the task and the tools' answers hold none."""
     props = schema.get("properties") or {}
     out = []
     for name in schema.get("required") or []:
@@ -56,7 +60,19 @@ def _missing(schema: dict[str, Any], values: list[str]) -> list[str]:
         # a date is often a new one (when to pay), so a missing date holds nothing back
         if found and found.group(2) != "date" and _is_text(props.get(name)) and not _fitting(found.group(2), values):
             out.append(name)
+        elif _is_number(props.get(name)) and not numbers:
+            out.append(name)
     return out
+
+
+def _is_number(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("type") in ("number", "integer") and "enum" not in node
+
+
+def holds_number(messages: list[dict[str, Any]]) -> bool:
+    """Whether the task or a tool's answer spells out a number (12.00, 7, 1,200), not only digits
+    inside an identifier (an IBAN, a file name)."""
+    return any(_NUMBER.search(str(m.get("content") or "")) for m in messages if m.get("role") in ("user", "tool"))
 
 
 def _is_text(node: Any) -> bool:

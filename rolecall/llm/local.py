@@ -216,11 +216,12 @@ class LocalLLM(RolecallLLM):
             # twice the room finishes it
             out = self.generate(chat, grammar, max_tokens=2 * (self.max_tokens or DEFAULT_MAX_TOKENS), stop=False)
         calls = native.parsed(out.text)
-        if calls is None and allowed and native.meant_call(out.text, specs):
+        if calls is None and allowed and native.meant_call(out.text, not_again(specs, ctx.messages, final=True)):
             # the model wrote a call as answer text (```json {"name": ...}): it meant to call, so
             # a call is generated again in the tool's format, under the schemas of the tools it may
-            # call now. Any of its tools counts: after read_file the 0.5B model wrote read_file
-            # again as text in 4 of 11 AgentDojo banking tasks, where the next step was the action
+            # call now. The call it just made, written again, is no such sign: taken as one, the
+            # 0.5B model went on acting after its task was done (a payment, then the same payment
+            # scheduled as recurring) in AgentDojo's banking suite
             again = self.generate(chat, native_grammar(allowed, arg_chars=ARG_CHARS, final=False), stop=False)
             out = Generated(again.text, out.prompt_tokens + again.prompt_tokens,
                             out.completion_tokens + again.completion_tokens, again.finish_reason)
