@@ -114,7 +114,9 @@ def crews(topic: str | None) -> None:
             completion = sum(c.completion_tokens for c in result.model_calls)
             tools = [c.tool for c in result.tool_calls if c.tool not in ("Delegate work to coworker",
                                                                          "Ask question to coworker")]
-            print(f"{name} (topic {topic or crew.inputs['topic'].default!r}): {result.status} in {wall:.1f}s (goal <= {goal:.0f}s; {before} -> {load()})")
+            shown = topic or crew.inputs["topic"].default
+            print(f"{name} (topic {shown!r}): {result.status} in {wall:.1f}s "
+                  f"(goal <= {goal:.0f}s; {before} -> {load()})")
             print(f"  {len(result.model_calls)} model calls, {prompt} prompt + {completion} completion tokens; "
                   f"tool uses: {tools or 'none'}; delegations: "
                   f"{[(d.task, d.coworker) for d in result.delegations] or 'none'}")
