@@ -19,16 +19,20 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .discover import CrewPackage, mtime_ns
 from .environment import Environment
+from .errors import ConfigError
 from .outline import CrewOutline
 from .problem import Problem
 from .project import Project
+
+if TYPE_CHECKING:
+    from .definition import CrewDefinition
 
 FORMAT = 1
 SMALL = 256 << 10  # files up to this size are hashed by content
@@ -40,6 +44,7 @@ class Checked:
 
     outline: CrewOutline | None  # None when the crew has errors
     problems: list[Problem]
+    evals: list[Problem] = field(default_factory=list)  # what is wrong in its evals.yaml (the crew still runs)
 
     @property
     def ok(self) -> bool:
@@ -63,9 +68,25 @@ def _validate(project: Project, package: CrewPackage, env: Mapping[str, str]) ->
     from .llm.profiles import load_config  # pydantic: only on a miss
     from .validate import validate
     recording = _Recording(env)
-    result = validate(project, package, load_config(project.config_dir, env).profiles, recording)
-    outline = CrewOutline.of(result.crew) if result.crew is not None else None
-    return Checked(outline, result.problems), recording.consulted
+    profiles = load_config(project.config_dir, env).profiles
+    result = validate(project, package, profiles, recording)
+    if result.crew is None:
+        return Checked(None, result.problems), recording.consulted
+    return Checked(CrewOutline.of(result.crew), result.problems, eval_problems(result.crew, set(profiles))), \
+        recording.consulted
+
+
+def eval_problems(crew: CrewDefinition, profiles: set[str]) -> list[Problem]:
+    """What is wrong in the crew's evals.yaml, if it has one: ``validate`` reports it with the
+    crew, so a broken case is found before ``eval`` spends a model call on the others."""
+    from .evals import evals_file, load_suite
+    if not evals_file(crew).is_file():
+        return []
+    try:
+        load_suite(crew, profiles)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
 
 
 # --- the key --------------------------------------------------------------------------------
@@ -173,15 +194,15 @@ def _read(file: Path, key: str, env: Mapping[str, str]) -> Checked | None:
         return None
     try:
         outline = CrewOutline.from_data(entry["outline"]) if entry["outline"] is not None else None
-        problems = problems_from_data(entry["problems"])
+        problems, evals = problems_from_data(entry["problems"]), problems_from_data(entry["evals"])
     except (KeyError, TypeError):  # an entry from another shape of these classes
         return None
-    return Checked(outline, problems)
+    return Checked(outline, problems, evals)
 
 
 def _write(file: Path, key: str, result: Checked, consulted: dict[str, bool]) -> None:
     write_entry(file, {"key": key, "env": consulted, "outline": result.outline.to_data() if result.outline else None,
-                       "problems": problems_to_data(result.problems)})
+                       "problems": problems_to_data(result.problems), "evals": problems_to_data(result.evals)})
 
 
 # --- entries, shared with flow_cache.py -------------------------------------------------------

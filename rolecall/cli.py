@@ -103,9 +103,10 @@ def cmd_validate(project: Project, args: argparse.Namespace) -> int:
     failed = _validate_flows(project, crews, flows, problems)
     for package in packages:
         result = checked(project, package)
-        problems += result.problems
-        failed += not result.ok
-        print(f"{package.name}: {'ok' if result.ok else 'INVALID'}")
+        problems += result.problems + result.evals
+        ok = result.ok and not only_errors(result.evals)
+        failed += not ok
+        print(f"{package.name}: {'ok' if ok else 'INVALID'}")
     print_problems(problems, project)
     if failed:
         print(f"{failed} invalid", file=sys.stderr)

@@ -224,6 +224,21 @@ cases:
     assert done.stdout.strip().splitlines()[-1] == "CLEAN 2"
 
 
+def test_validate_reports_a_bad_evals_file_with_the_crew_it_belongs_to(memo_project, capsys):
+    assert cli(capsys, memo_project, "validate", "memo")[0] == 0
+    file = write_evals(memo_project, "cases:\n  offsite:\n    checks:\n      - done_by: writter\n")
+    code, out, err = cli(capsys, memo_project, "validate", "memo")
+    assert (code, out) == (2, "memo: INVALID\n")
+    assert f"{file.relative_to(memo_project.root)}:4: cases.offsite.checks[0].done_by: no agent 'writter' " \
+           "in crew 'memo' (did you mean 'writer'?)" in err.splitlines()
+    # the crew itself is still valid: it is listed, shown and run as before
+    code, out, _ = cli(capsys, memo_project, "list")
+    assert code == 0 and "INVALID" not in out
+    assert cli(capsys, memo_project, "show", "memo")[0] == 0
+    write_evals(memo_project, "cases:\n  offsite:\n    checks:\n      - done_by: writer\n")
+    assert cli(capsys, memo_project, "validate", "memo")[:2] == (0, "memo: ok\n")  # the cache saw the change
+
+
 def test_unknown_profiles_cases_and_a_missing_file_are_bad_input(memo_project):
     with pytest.raises(ConfigError, match="no evals.yaml"):
         evaluate("memo", llms="scripted", project=memo_project)
