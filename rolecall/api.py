@@ -232,12 +232,13 @@ def load_flow(name_or_path: str | os.PathLike[str], project: ProjectLike = None)
 
 
 def run_flow(flow: FlowOutline | str, inputs: Mapping[str, Any] | None = None, *, llm: str | None = None,
-             approve_all: bool = False, on_event: Listener | None = None, project: ProjectLike = None,
-             run_id: str | None = None) -> FlowResult:
+             max_cost: float | None = None, approve_all: bool = False, on_event: Listener | None = None,
+             project: ProjectLike = None, run_id: str | None = None) -> FlowResult:
     """Run ``flow`` (an outline or a name) on crewai's flow runtime; ``inputs`` set its state fields.
 
     Each ``call: crew`` step is a rolecall run of that crew, recorded as a child of the flow run;
-    ``llm`` names a model profile for every crew; ``approve_all`` approves every gate;
+    ``llm`` names a model profile for every crew; ``max_cost`` caps the whole flow's spend in USD
+    (the run stops cleanly, resumable); ``approve_all`` approves every gate;
     ``run_id`` is the new run's id when the caller chose it beforehand.
     """
     from .context import RunContext
@@ -247,7 +248,8 @@ def run_flow(flow: FlowOutline | str, inputs: Mapping[str, Any] | None = None, *
     outline = flow if not isinstance(flow, str) else load_flow(flow, chosen)
     values = flow_values(outline, inputs or {})
     context = RunContext.open(chosen)
-    return start_flow(context, outline, values, llm, approve_all=approve_all, listener=on_event, run_id=run_id)
+    return start_flow(context, outline, values, llm, max_cost=max_cost, approve_all=approve_all, listener=on_event,
+                      run_id=run_id)
 
 
 def import_project(path: str | os.PathLike[str], *, name: str | None = None, project: ProjectLike = None,

@@ -391,14 +391,12 @@ def _run_flow(project: Project, args: argparse.Namespace) -> int:
     from .flow_inputs import flow_values
     flow = api.load_flow(args.crew, project)
     given, problems = parse_pairs(args.input)
-    if args.max_cost is not None:
-        problems.append(Problem("--max-cost is not supported for flows yet",
-                                hint="set budget: {max_cost: ...} in the crews' crew.yaml"))
     if problems:
         raise InputError(problems)
     flow_values(flow, given)  # bad inputs are reported before the run starts
     return _show_result(args, lambda on_event: api.run_flow(
-        flow, given, llm=args.llm, approve_all=args.approve_all, on_event=on_event, project=project))
+        flow, given, llm=args.llm, max_cost=args.max_cost, approve_all=args.approve_all, on_event=on_event,
+        project=project))
 
 
 # --- helpers --------------------------------------------------------------------

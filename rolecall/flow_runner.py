@@ -59,6 +59,10 @@ class StepFailed(RuntimeError):
     """A crew step's run did not complete: the flow run fails with its reason."""
 
 
+class BudgetReached(StepFailed):
+    """A crew step stopped before a model call that would pass its budget, or the flow's."""
+
+
 class CrewAwaiting(RuntimeError):
     """A crew step's run waits at one of its own approval gates: the flow run waits too."""
 
@@ -68,16 +72,20 @@ class CrewAwaiting(RuntimeError):
 
 
 def start_flow(context: RunContext, flow: FlowOutline, values: Mapping[str, Any], llm: str | None = None, *,
-               approve_all: bool = False, listener: Listener | None = None, run_id: str | None = None) -> FlowResult:
+               max_cost: float | None = None, approve_all: bool = False, listener: Listener | None = None,
+               run_id: str | None = None) -> FlowResult:
     """Record a new flow run and execute it; a failure is reported in the result, not raised.
 
+    ``max_cost``: USD for the whole flow; every crew run of it stops before a model call would
+    pass it (each crew's own budget still applies too).
     ``run_id``: an id chosen beforehand (serve queues the run before a worker starts it)."""
     profile, reason = choose(context.llm_config, llm, context.env)
     run_id = claimed_run_id(context.store, run_id, flow.name)
     # a flow outside flows/ is recorded by its path, so that resume finds it again
     ref = flow.name if flow.file.is_relative_to(context.project.flows_dir.resolve()) else str(flow.file)
     context.store.create_run(id=run_id, crew=ref, kind="flow", inputs=dict(values), profile=profile,
-                             crew_hash=flow.fingerprint, run_dir=str(context.project.runs_dir / run_id))
+                             crew_hash=flow.fingerprint, max_cost=max_cost,
+                             run_dir=str(context.project.runs_dir / run_id))
     context.store.add_event(run_id, "flow_outline", flow.to_json())  # show-run and report draw the graph from it
     row = context.store.run(run_id)
     assert row is not None
@@ -137,6 +145,8 @@ class FlowAttempt:
                     output = _text(result)
             except CrewAwaiting as waiting:
                 status, self.pending = RunStatus.AWAITING_APPROVAL, waiting.run.pending_approval
+            except BudgetReached as stopped:  # like a crew run: stopped cleanly, resumable
+                status, error = RunStatus.STOPPED, self.store.redact.text(str(stopped))
             except Exception as exc:  # a failed run keeps every finished step; the error goes in the result
                 status, error = RunStatus.FAILED, self.store.redact.text(f"{type(exc).__name__}: {exc}")
                 self.store.add_event(self.run_id, "flow_failed", {"traceback": traceback.format_exc(limit=-12)})
@@ -229,7 +239,8 @@ class FlowAttempt:
             self._finish(seq, TaskStatus.AWAITING_APPROVAL)
             raise CrewAwaiting(result)
         if result.status != RunStatus.COMPLETED:
-            raise StepFailed(f"crew run {result.run_id} of '{method.crew}' {result.status}: {result.error or '-'}")
+            failed = BudgetReached if result.status == RunStatus.STOPPED else StepFailed
+            raise failed(f"crew run {result.run_id} of '{method.crew}' {result.status}: {result.error or '-'}")
         done = [t for t in result.tasks if t.structured is not None]
         output = StepOutput(raw=result.output or "", json_dict=done[-1].structured if done else None,
                             run_id=result.run_id, round=round)

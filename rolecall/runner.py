@@ -14,7 +14,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -104,6 +104,7 @@ class Attempt:
         self.context, self.store, self.crew = context, context.store, crew
         self.run_id, self.values, self.profile = run["id"], dict(run["inputs"]), run["profile"]
         self.cap: float | None = run["max_cost"]
+        self.parent: str | None = run.get("parent_run")
         self.override, self.approve_all, self.listener = override, approve_all, listener
         self.run_dir = context.project.runs_dir / self.run_id
         self.budget_hit: str | None = None
@@ -243,28 +244,42 @@ class Attempt:
     # --- budget -------------------------------------------------------------------
     @contextmanager
     def _budget_guard(self) -> Iterator[None]:
-        """Block the model call that would take the run past its cost cap (crewai's own hook)."""
-        if self.cap is None:
+        """Block the model call that would take the run past its cost cap, or the flow it is a step
+        of past the flow's (crewai's own hook)."""
+        caps = self._caps()
+        if not caps:
             yield
             return
         from crewai.hooks.llm_hooks import register_before_llm_call_hook, unregister_before_llm_call_hook
-        cap = self.cap
 
         def check(context: Any) -> bool | None:
-            spent = self.store.spent(self.run_id)
             model = str(getattr(context.llm, "model", "?"))
             prompt = sum(len(str(m.get("content") or "")) for m in context.messages) // 4
             next_call = self.context.settings.cost(model, prompt, 0) or 0.0
-            if spent + next_call > cap:
-                self.budget_hit = (f"budget of ${cap:.4f} reached: ${spent:.4f} spent, the next call "
-                                   f"would cost about ${next_call:.4f}")
-                return False
+            for whose, cap, spent_by in caps:
+                spent = spent_by()
+                if spent + next_call > cap:
+                    self.budget_hit = (f"{whose}budget of ${cap:.4f} reached: ${spent:.4f} spent, the next call "
+                                       f"would cost about ${next_call:.4f}")
+                    return False
             return None
         register_before_llm_call_hook(check)
         try:
             yield
         finally:
             unregister_before_llm_call_hook(check)
+
+    def _caps(self) -> list[tuple[str, float, Callable[[], float]]]:
+        """Each cap this run's calls count against, and what has been spent against it: the run's own,
+        and its flow's, which every crew run of the flow spends from (parallel steps too)."""
+        caps: list[tuple[str, float, Callable[[], float]]] = []
+        if self.cap is not None:
+            caps.append(("", self.cap, lambda: self.store.spent(self.run_id)))
+        flow = self.store.run(self.parent) if self.parent else None
+        if flow is not None and flow["max_cost"] is not None:
+            caps.append((f"flow run {flow['id']}: its ", float(flow["max_cost"]),
+                         lambda: self.store.spent(flow["id"], family=True)))
+        return caps
 
     # --- the end -------------------------------------------------------------------
     def _last_output(self) -> str | None:

@@ -286,12 +286,13 @@ class RunStore:
         with ``family``, those of the crew runs it started too."""
         if table not in _NUMBERED:
             raise ValueError(f"{table} has no numbered rows")
-        children = " OR run_id IN (SELECT id FROM runs WHERE parent_run = ?)" if family else ""
-        return self.query(f"SELECT * FROM {table} WHERE (run_id = ?{children}) AND id > ? ORDER BY id",
-                          *([run_id, run_id] if family else [run_id]), after)
+        which, ids = _whose(run_id, family)
+        return self.query(f"SELECT * FROM {table} WHERE ({which}) AND id > ? ORDER BY id", *ids, after)
 
-    def spent(self, run_id: str) -> float:
-        rows = self.query("SELECT COALESCE(SUM(cost), 0) AS cost FROM model_calls WHERE run_id = ?", run_id)
+    def spent(self, run_id: str, *, family: bool = False) -> float:
+        """What the run's model calls cost; with ``family``, those of the crew runs it started too."""
+        which, ids = _whose(run_id, family)
+        rows = self.query(f"SELECT COALESCE(SUM(cost), 0) AS cost FROM model_calls WHERE {which}", *ids)
         return float(rows[0]["cost"])
 
     # --- flow runs: their steps and the crew runs they started ---------------------------------
@@ -322,8 +323,8 @@ class RunStore:
 
     def family_model_calls(self, run_id: str) -> list[Row]:
         """Model calls of a run and of every crew run it started."""
-        return self.query("SELECT * FROM model_calls WHERE run_id = ? OR run_id IN "
-                          "(SELECT id FROM runs WHERE parent_run = ?) ORDER BY id", run_id, run_id)
+        which, ids = _whose(run_id, family=True)
+        return self.query(f"SELECT * FROM model_calls WHERE {which} ORDER BY id", *ids)
 
     # --- approval gates -----------------------------------------------------------------------
     def request_approval(self, run_id: str, task: str, mode: GateMode, *, content: str,
@@ -463,6 +464,13 @@ _RUN_TOTALS = ("SELECT r.*, COALESCE(SUM(m.prompt_tokens), 0) AS prompt_tokens, 
                "FROM runs r LEFT JOIN model_calls m ON m.run_id = r.id "
                # a flow run's totals are its crew runs'
                "OR m.run_id IN (SELECT c.id FROM runs c WHERE c.parent_run = r.id) ")
+
+
+def _whose(run_id: str, family: bool) -> tuple[str, list[str]]:
+    """A WHERE clause for a run's rows, with ``family`` those of the crew runs it started too."""
+    if family:
+        return "run_id = ? OR run_id IN (SELECT id FROM runs WHERE parent_run = ?)", [run_id, run_id]
+    return "run_id = ?", [run_id]
 
 
 def _encoded(fields: dict[str, Any]) -> dict[str, Any]:

@@ -529,3 +529,33 @@ def test_a_crew_steps_own_approval_gate_stops_the_flow_and_approve_goes_on(tmp_p
     with open_store(tmp_project) as store:
         [child] = store.children(first.run_id)  # resumed, not started again
         assert child["status"] == "completed" and done.step("draft").child_run == child["id"]
+
+
+def test_max_cost_caps_the_whole_flow_and_stops_it_cleanly(tmp_project: Project,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_project.root / "config").unlink()
+    crew = {"config/agents.yaml": "a: {role: A, goal: G, backstory: B}\n",
+            "config/tasks.yaml": "t: {description: D, expected_output: E, agent: a}\n", "crew.yaml": "{}\n"}
+    write_files(tmp_project.root, {
+        "config/prices.yaml": "models:\n  scripted: {input: 5000, output: 5000}\n",
+        **{f"crews/{name}/{file}": text for name in ("first", "second") for file, text in crew.items()},
+        "flows/pair.yaml": "schema: crewai.flow/v1\nname: Pair\nmethods:\n"
+                           "  one: {start: true, do: {call: crew, from_declaration: first}}\n"
+                           "  two: {listen: one, do: {call: crew, from_declaration: second}}\n"})
+    free = api.run_flow("pair", llm="scripted", project=tmp_project)
+    assert free.ok, free.error
+    with open_store(tmp_project) as store:
+        first_cost = store.spent(free.step("one").child_run)
+        assert store.spent(free.run_id, family=True) > first_cost > 0
+    cap = first_cost * 1.05  # room for the first crew, not for the second's first call
+    code = main(["run", "pair", "--llm", "scripted", "--max-cost", str(cap)], project_root=tmp_project.root)
+    assert code == 1
+    with open_store(tmp_project) as store:
+        [flow] = [r for r in store.runs(limit=5) if r["kind"] == "flow" and r["id"] != free.run_id]
+        assert flow["status"] == "stopped" and flow["max_cost"] == cap
+        assert "its budget of" in flow["error"] and "reached" in flow["error"]
+        one, two = store.steps(flow["id"])
+        assert (one["method"], one["status"], two["method"]) == ("one", "completed", "two")
+        assert store.run(two["child_run"])["status"] == "stopped"  # before its first model call
+        assert store.model_calls(two["child_run"]) == []
+        assert store.spent(flow["id"], family=True) <= cap
