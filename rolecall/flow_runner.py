@@ -120,6 +120,7 @@ class FlowAttempt:
         self.pending: PendingApproval | None = None
         self.finished: set[int] = set()  # step seqs whose end is recorded
         self.crews: dict[str, CrewDefinition] = {}  # method -> the crew it runs, loaded before the flow starts
+        self.flow_obj: Any = None  # crewai's Flow, once built: its state is recorded with each finished step
         self._lock = threading.Lock()
         steps = self.store.steps(self.run_id)
         self.replay = {(s["method"], s["round"]): s for s in steps if s["status"] == TaskStatus.COMPLETED}
@@ -181,6 +182,7 @@ class FlowAttempt:
             feedback, outcomes) or original(feedback, outcomes, llm))
         for name, method in self.flow.methods.items():
             flow._methods[name] = self._recorded(flow, method, flow._methods[name])
+        self.flow_obj = flow
         return flow
 
     # --- steps ---------------------------------------------------------------------------
@@ -191,6 +193,7 @@ class FlowAttempt:
             done = self.replay.get((method.name, round))
             if done is not None:  # finished in an earlier attempt: its output, not its work again
                 self.seqs[(method.name, round)] = done["seq"]
+                _restore_state(flow, done["state"])  # and what it left in the state (a script's changes)
                 return _revived(done["output"])
             seq = self.seqs[(method.name, round)] = self.store.add_step(self.run_id, method.name, round)
             self.listener("task_started", {"task": f"{self.flow.name}.{method.name}", "agent": method.crew or
@@ -221,6 +224,8 @@ class FlowAttempt:
             if seq in self.finished:
                 return
             self.finished.add(seq)
+        if status == TaskStatus.COMPLETED and self.flow_obj is not None:
+            fields["state"] = _state_of(self.flow_obj)
         self.store.finish_step(self.run_id, seq, status, **fields)
         if status == TaskStatus.FAILED:
             self.listener("task_failed", {"task": f"{self.flow.name}#{seq}", "error": fields.get("error")})
@@ -353,6 +358,25 @@ def _frozen(result: Any) -> dict[str, Any]:
         return {"type": "crew", "value": result.model_dump(mode="json")}
     from crewai.utilities.serialization import to_serializable
     return {"type": "value", "value": to_serializable(result)}
+
+
+def _state_of(flow: Any) -> dict[str, Any]:
+    """The flow's state as JSON: a dict state as it is, a pydantic one as its fields."""
+    from crewai.utilities.serialization import to_serializable
+    state = flow.state
+    data = state.model_dump(mode="json") if hasattr(state, "model_dump") else to_serializable(dict(state))
+    return {k: v for k, v in data.items() if k != "id"} if isinstance(data, dict) else {}  # the id is this attempt's
+
+
+def _restore_state(flow: Any, saved: dict[str, Any] | None) -> None:
+    if not saved:
+        return
+    state = flow.state
+    for key, value in saved.items():
+        if isinstance(state, dict):
+            state[key] = value
+        else:
+            setattr(state, key, value)
 
 
 def _revived(stored: Any) -> Any:

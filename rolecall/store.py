@@ -77,7 +77,8 @@ CREATE TABLE IF NOT EXISTS flow_steps (
 );
 """
 # columns added since the first release: a store written before them gets them on open
-ADDED_COLUMNS = {"runs": {"kind": "TEXT NOT NULL DEFAULT 'crew'", "parent_run": "TEXT"}}
+ADDED_COLUMNS = {"runs": {"kind": "TEXT NOT NULL DEFAULT 'crew'", "parent_run": "TEXT"},
+                 "flow_steps": {"state": "TEXT"}}  # the flow's state when the step finished
 
 # a run's own records, in the order they refer to each other; `export_run` and `import_run` move them
 RUN_TABLES = ("runs", "tasks", "model_calls", "tool_calls", "delegations", "approvals", "events")
@@ -315,6 +316,7 @@ class RunStore:
         rows = self.query("SELECT * FROM flow_steps WHERE run_id = ? ORDER BY seq", run_id)
         for row in rows:
             row["output"] = json.loads(row["output"]) if row["output"] else None
+            row["state"] = json.loads(row["state"]) if row["state"] else None
         return rows
 
     def children(self, run_id: str) -> list[Row]:

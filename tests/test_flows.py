@@ -559,3 +559,27 @@ def test_max_cost_caps_the_whole_flow_and_stops_it_cleanly(tmp_project: Project,
         assert store.run(two["child_run"])["status"] == "stopped"  # before its first model call
         assert store.model_calls(two["child_run"]) == []
         assert store.spent(flow["id"], family=True) <= cap
+
+
+def test_resume_restores_what_finished_steps_left_in_the_state(tmp_project: Project, monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    monkeypatch.setenv("CREWAI_ALLOW_FLOW_SCRIPT_EXECUTION", "1")
+    write_files(tmp_project.root, {
+        "crews/checker/config/agents.yaml": "a: {role: A, goal: G, backstory: B}\n",
+        "crews/checker/config/tasks.yaml": "t: {description: Check it, expected_output: E, agent: a}\n",
+        "crews/checker/crew.yaml": "{}\n",
+        "flows/counted.yaml": "schema: crewai.flow/v1\nname: Counted\nstate: {type: dict, default: {count: 0}}\n"
+                              "methods:\n"
+                              "  bump: {start: true, do: {call: script, code: \"state['count'] = state['count'] + 1\"}}\n"
+                              "  check: {listen: bump, do: {call: crew, from_declaration: checker}}\n"
+                              "  report: {listen: check, do: {call: expression, expr: \"'count ' + string(state.count)\"}}\n"})
+    script(monkeypatch, tmp_path, {"tasks": {"t": [{"error": "checker down"}] * 10}})
+    failed = api.run_flow("counted", llm="scripted", project=tmp_project)
+    assert failed.status == "failed" and failed.step("bump").status == "completed"
+    monkeypatch.delenv("ROLECALL_SCRIPT")
+    done = api.resume(failed.run_id, project=tmp_project)
+    assert done.ok, done.error
+    # the script ran once, in the first attempt; its change to the state came back with its record
+    assert done.output == "count 1"
+    with open_store(tmp_project) as store:
+        assert [s["state"] for s in store.steps(failed.run_id) if s["method"] == "bump"] == [{"count": 1}]
